@@ -1,0 +1,1 @@
+"""Commit Digest, the application: settings, CLI and (later) the chat bots."""

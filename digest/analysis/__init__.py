@@ -1,0 +1,1 @@
+"""Analyzers: heuristic.py (offline rules) and, later, llm.py; one interface."""

@@ -1,0 +1,269 @@
+"""The values that flow between layers: source -> analysis -> Digest -> renderer.
+
+Every model is frozen; layers exchange these and nothing else (no SDK objects, no dicts).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+
+_PR_RE = re.compile(r"\(#(\d+)\)\s*$")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RepoRef(Frozen):
+    """Which repository a digest is about.
+
+    `full_name` is `owner/name` for GitHub (and for a local clone whose origin is on GitHub),
+    otherwise the clone's directory name. `web_url` is the repository's page when known, used
+    to build commit links.
+    """
+
+    full_name: str
+    local_path: str | None = None
+    web_url: str | None = None
+
+    def commit_url(self, sha: str) -> str | None:
+        return f"{self.web_url}/commit/{sha}" if self.web_url else None
+
+
+class FileStatus(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    RENAMED = "renamed"
+    COPIED = "copied"
+    CHANGED = "changed"  # type change (file <-> symlink) or mode-only
+
+
+class FileChange(Frozen):
+    path: str
+    previous_path: str | None = None
+    status: FileStatus
+    additions: int = 0
+    deletions: int = 0
+    binary: bool = False
+    # None for binary files and for files whose diff the source did not get (too large).
+    patch: str | None = None
+    # True when the source kept only the head of a very large patch.
+    patch_clipped: bool = False
+
+
+class Commit(Frozen):
+    repo: str  # RepoRef.full_name
+    sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+    author_name: str
+    author_email: str | None = None
+    author_login: str | None = None
+    authored_at: datetime
+    committer_name: str | None = None
+    committed_at: datetime
+    message: str
+    url: str | None = None
+    parents: tuple[str, ...] = ()
+    files: tuple[FileChange, ...] = ()
+    # True when the source could not list every file of the commit (GitHub caps the list).
+    files_incomplete: bool = False
+
+    @property
+    def title(self) -> str:
+        return self.message.strip().split("\n", 1)[0].strip()
+
+    @property
+    def body(self) -> str:
+        parts = self.message.strip().split("\n", 1)
+        return parts[1].strip() if len(parts) == 2 else ""
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha[:7]
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def additions(self) -> int:
+        return sum(f.additions for f in self.files)
+
+    @property
+    def deletions(self) -> int:
+        return sum(f.deletions for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pr_number(self) -> int | None:
+        match = _PR_RE.search(self.title)
+        return int(match.group(1)) if match else None
+
+
+class ChangeType(StrEnum):
+    FEATURE = "feature"
+    BUGFIX = "bugfix"
+    PERF = "perf"
+    REFACTOR = "refactor"
+    DOCS = "docs"
+    TEST = "test"
+    CI_BUILD = "ci_build"
+    DEPS = "deps"
+    CONFIG = "config"
+    SECURITY = "security"
+    REVERT = "revert"
+    CHORE = "chore"
+
+
+class Importance(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return {"high": 3, "medium": 2, "low": 1}[self.value]
+
+
+class AffectedArea(Frozen):
+    path_or_module: str
+    note: str
+
+
+class Insights(Frozen):
+    architecture: str | None = None
+    performance: str | None = None
+    security: str | None = None
+    maintainability: str | None = None
+
+
+class Risk(Frozen):
+    risk: str
+    severity: Importance
+
+
+class Analysis(Frozen):
+    """What an analyzer writes about one commit; the LLM's answer is validated against this."""
+
+    change_types: tuple[ChangeType, ...] = Field(min_length=1, max_length=2)
+    importance: Importance
+    importance_reason: str
+    breaking_change: bool = False
+    security_relevant: bool = False
+    summary: str
+    affected_areas: tuple[AffectedArea, ...] = Field(default=(), max_length=6)
+    insights: Insights = Insights()
+    risks: tuple[Risk, ...] = Field(default=(), max_length=3)
+    recommendations: tuple[str, ...] = Field(default=(), max_length=3)
+    confidence: Literal["high", "medium", "low"] = "medium"
+
+
+class Coverage(Frozen):
+    """How much of the diff the analyzer saw."""
+
+    files_total: int = 0
+    files_full: int = 0
+    files_clipped: int = 0
+    files_omitted: int = 0
+
+
+class AnalysisStatus(StrEnum):
+    OK = "ok"
+    FALLBACK = "fallback"  # the configured analyzer failed; the heuristic wrote this one
+    FAILED = "failed"  # nothing could be written
+
+
+class AnalyzedCommit(Frozen):
+    """A commit with its analysis and how the analysis was made."""
+
+    commit: Commit
+    analysis: Analysis | None
+    analyzer: str  # "heuristic" or "llm:<model>"
+    prompt_version: str | None = None
+    language: Language = "zh"
+    coverage: Coverage | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: int = 0
+    status: AnalysisStatus = AnalysisStatus.OK
+    error: str | None = None  # sanitised, one sentence
+    # The model's answer as received, kept in the cache so reports re-render without a call.
+    raw_output: str | None = Field(default=None, exclude=True, repr=False)
+    cached: bool = False  # served from the analyses cache
+
+
+class FoldReason(StrEnum):
+    BOT = "bot"
+    MERGE = "merge"
+    LOCKFILE = "lockfile"
+
+
+class FoldedCommit(Frozen):
+    """A noise commit: listed, counted, never sent to an analyzer."""
+
+    commit: Commit
+    reason: FoldReason
+
+
+class Window(Frozen):
+    """A half-open interval [start, end) of committer dates, shown in `tz`."""
+
+    start: datetime
+    end: datetime
+    tz: str
+    # The calendar day when the window is exactly one day, for titles and file names.
+    day: str | None = None
+
+
+class Stats(Frozen):
+    total: int
+    high: int
+    medium: int
+    low: int
+    failed: int
+    fallback: int
+    folded: int
+
+
+class Digest(Frozen):
+    repo: RepoRef
+    branch: str
+    window: Window
+    language: Language
+    generated_at: datetime
+    analyzers: tuple[str, ...] = ()
+    # Two to four sentences on what the day was about (an LLM's), or None.
+    overview: str | None = None
+    entries: tuple[AnalyzedCommit, ...] = ()  # newest first
+    folded: tuple[FoldedCommit, ...] = ()  # newest first
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stats(self) -> Stats:
+        def count(level: Importance) -> int:
+            return sum(
+                1 for e in self.entries if e.analysis is not None and e.analysis.importance == level
+            )
+
+        return Stats(
+            total=len(self.entries) + len(self.folded),
+            high=count(Importance.HIGH),
+            medium=count(Importance.MEDIUM),
+            low=count(Importance.LOW),
+            failed=sum(1 for e in self.entries if e.analysis is None),
+            fallback=sum(1 for e in self.entries if e.status == AnalysisStatus.FALLBACK),
+            folded=len(self.folded),
+        )
+
+    def all_commits(self) -> list[Commit]:
+        """Every commit of the window, analysed or folded, newest first."""
+        commits = [e.commit for e in self.entries] + [f.commit for f in self.folded]
+        return sorted(commits, key=lambda c: c.committed_at, reverse=True)

@@ -1,0 +1,51 @@
+"""The one interface every commit source implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from digest.models import Commit, RepoRef, Window
+
+# Called as (done, total) while commit details are fetched; total may grow as pages arrive.
+ProgressCallback = Callable[[int, int], None]
+
+
+class CommitSource(Protocol):
+    """A repository we can read commits from.
+
+    Every method is async; sources that wrap blocking I/O run it in worker threads.
+    Commits come back newest first (by committer date), each with its files.
+    """
+
+    async def repo(self) -> RepoRef:
+        """The repository, resolved (raises RepoNotFound / NotAGitRepository)."""
+        ...
+
+    async def default_branch(self) -> str:
+        """The branch used when none is given: GitHub's default, or a clone's checked-out one."""
+        ...
+
+    async def head(self, branch: str) -> str | None:
+        """The sha the branch points at, or None for a repository with no commits."""
+        ...
+
+    async def commits_in_window(
+        self, branch: str, window: Window, progress: ProgressCallback | None = None
+    ) -> list[Commit]:
+        """Every commit reachable from `branch` whose committer date is in [start, end)."""
+        ...
+
+    async def commit(self, ref: str) -> Commit:
+        """One commit by sha (7-40 hex), branch or tag: CommitNotFound / AmbiguousSha."""
+        ...
+
+    async def compare(
+        self, base: str, head: str, progress: ProgressCallback | None = None
+    ) -> list[Commit]:
+        """Commits reachable from `head` and not from `base` (`git log base..head`)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release threads and connections."""
+        ...
