@@ -1,0 +1,446 @@
+"""GitHub (github.com or GitHub Enterprise) as a commit source, through PyGithub.
+
+PyGithub is synchronous, and a `Github` client shared between threads can return one request's
+answer to another (its connection object keeps the URL between `request()` and `getresponse()`,
+PyGithub PR #2052). So calls run in one bounded thread pool, one client per thread, a semaphore
+bounding the calls in flight. Rate limits are waited for in the event loop, up to `max_rate_wait`.
+
+Requests for N commits in a window: 1 (the repository, once per source) + max(1, ceil(N /
+per_page)) list pages + N details. List items are read from their raw data, which never triggers
+PyGithub's lazy completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from github import Auth, Github, GithubException
+from github.Repository import Repository
+
+from digest.errors import (
+    AmbiguousSha,
+    BranchNotFound,
+    CommitNotFound,
+    DigestError,
+    InvalidRepo,
+    InvalidSha,
+    InvalidWindow,
+    RateLimited,
+    RepoNotFound,
+)
+from digest.models import Commit, FileChange, FileStatus, RepoRef, Window
+from digest.sources.base import ProgressCallback
+from digest.sources.github_errors import (
+    SERVICE,
+    ClientErrorMapper,
+    RetryAfter,
+    classify,
+    thread_retry,
+)
+
+DEFAULT_API_URL = "https://api.github.com"
+USER_AGENT = "commit-digest (PyGithub)"
+MAX_PATCH_CHARS = 200_000
+FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
+RATE_LIMIT_RETRIES = 4
+
+_FULL_NAME = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
+# A plausible git branch or tag name (the rules of `git check-ref-format`, roughly).
+_REF = re.compile(
+    r"^(?![-/.])(?!.*(?:\.\.|//|@\{|\.lock$|/$|\.$))[^\x00-\x20~^:?*\[\\\x7f]{1,255}$"
+)
+_STATUSES = {status.value: status for status in FileStatus}
+
+Raw = dict[str, Any]
+Emit = Callable[[Raw], None]
+T = TypeVar("T")
+
+
+class GitHubSource:
+    """One repository on GitHub, read through PyGithub in worker threads."""
+
+    def __init__(
+        self,
+        full_name: str,
+        *,
+        token: str | None = None,
+        api_url: str = DEFAULT_API_URL,
+        max_in_flight: int = 8,
+        max_rate_wait: float = 60.0,
+        per_page: int = 100,
+        timeout: int = 30,
+        retry_backoff: float = 0.25,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not _FULL_NAME.match(full_name) or full_name.split("/")[1] in (".", ".."):
+            raise InvalidRepo(full_name, "expected owner/name")
+        if not 1 <= per_page <= 100 or max_in_flight < 1:
+            raise ValueError("per_page must be 1-100 and max_in_flight at least 1")
+        self._name = full_name
+        self._max_rate_wait = max_rate_wait
+        self._per_page = per_page
+        self._clock = clock
+        self._sleep = sleep
+        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._executor = ThreadPoolExecutor(max_in_flight, thread_name_prefix="github")
+        self._local = threading.local()
+        self._clients: list[Github] = []
+        self._clients_lock = threading.Lock()
+        auth = Auth.Token(token) if token else None
+
+        def new_client() -> Github:
+            return Github(
+                base_url=api_url.rstrip("/"),
+                auth=auth,
+                per_page=per_page,
+                timeout=timeout,
+                user_agent=USER_AGENT,
+                retry=thread_retry(retry_backoff),
+                pool_size=2,
+                seconds_between_requests=None,  # concurrency is bounded by the semaphore instead
+                seconds_between_writes=None,
+                lazy=True,  # no request until we read raw_data
+            )
+
+        self._new_client = new_client
+        self._resume_at = 0.0  # epoch seconds before which no call starts (a rate limit)
+        self._repo_raw: Raw | None = None
+        self._repo_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> GitHubSource:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- CommitSource ----------------------------------------------------------------------
+
+    async def repo(self) -> RepoRef:
+        data = await self._repo_data()
+        return RepoRef(full_name=str(data["full_name"]), web_url=data.get("html_url"))
+
+    async def default_branch(self) -> str:
+        return str((await self._repo_data())["default_branch"])
+
+    async def head(self, branch: str) -> str | None:
+        name = await self._checked_branch(branch)
+        try:
+            data = await self._call(
+                lambda: dict(self._gh_repo().get_branch(branch).raw_data),
+                lambda status, _: BranchNotFound(name, branch) if status == 404 else None,
+            )
+        except BranchNotFound:
+            if await self._call(self._is_empty):
+                return None
+            raise
+        return str(data["commit"]["sha"])
+
+    async def commits_in_window(
+        self, branch: str, window: Window, progress: ProgressCallback | None = None
+    ) -> list[Commit]:
+        start, end = _utc(window.start), _utc(window.end)
+        name = await self._checked_branch(branch)
+
+        def in_window(raw: Raw) -> bool:  # GitHub's since/until are inclusive; ours half-open
+            return start <= _parse_time(raw["commit"]["committer"]["date"]) < end
+
+        def lister(emit: Emit, stop: threading.Event) -> None:
+            # PyGithub formats since/until as "%Y-%m-%dT%H:%M:%SZ" without converting: pass UTC.
+            items = self._gh_repo().get_commits(sha=branch, since=start, until=end)
+            self._drain(items, emit, stop, in_window)
+
+        commits = await self._details(
+            lister,
+            lambda status, _: BranchNotFound(name, branch) if status in (404, 422) else None,
+            progress,
+        )
+        return _newest_first(commits)
+
+    async def commit(self, ref: str) -> Commit:
+        _check_ref(ref)
+        name = (await self.repo()).full_name
+
+        def not_found(status: int, message: str) -> DigestError | None:
+            if status == 422 and "ambiguous" in message.lower():
+                return AmbiguousSha(name, ref)
+            return CommitNotFound(name, ref) if status in (404, 422) else None
+
+        return await self._detail(ref, not_found)
+
+    async def compare(
+        self, base: str, head: str, progress: ProgressCallback | None = None
+    ) -> list[Commit]:
+        _check_ref(base)
+        _check_ref(head)
+        name = (await self.repo()).full_name
+
+        def lister(emit: Emit, stop: threading.Event) -> None:
+            comparison = self._gh_repo().compare(
+                base, head, comparison_commits_per_page=self._per_page
+            )
+            self._drain(comparison.commits, emit, stop, lambda _: True)
+
+        commits = await self._details(
+            lister,
+            lambda status, _: (
+                CommitNotFound(name, f"{base}...{head}") if status in (404, 422) else None
+            ),
+            progress,
+        )
+        return _newest_first(list(reversed(commits)))  # GitHub lists them oldest first
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+
+    # ---- calls -----------------------------------------------------------------------------
+
+    async def _call(
+        self, job: Callable[[], T], on_client_error: ClientErrorMapper | None = None
+    ) -> T:
+        """Run `job` in a worker thread; wait out rate limits; raise only our named errors."""
+        mapper = on_client_error or self._repo_not_found
+        loop = asyncio.get_running_loop()
+        waited, cleared = 0.0, 0.0
+        for _ in range(RATE_LIMIT_RETRIES + 1):
+            resume_at = self._resume_at
+            pending = resume_at - self._clock()
+            if pending > 0 and resume_at > cleared:
+                if waited + pending > self._max_rate_wait:
+                    raise RateLimited(SERVICE, round(pending, 1))
+                await self._sleep(pending)
+                waited, cleared = waited + pending, resume_at
+            async with self._semaphore:
+                try:
+                    return await loop.run_in_executor(self._executor, job)
+                except Exception as exc:  # classified below, never re-raised as it is
+                    outcome = classify(exc, now=self._clock(), on_client_error=mapper)
+            if not isinstance(outcome, RetryAfter):
+                raise outcome from None
+            if waited + outcome.seconds > self._max_rate_wait:
+                raise RateLimited(SERVICE, round(outcome.seconds, 1))
+            self._resume_at = max(self._resume_at, self._clock() + outcome.seconds)
+        raise RateLimited(SERVICE, None)
+
+    async def _details(
+        self,
+        lister: Callable[[Emit, threading.Event], None],
+        on_client_error: ClientErrorMapper,
+        progress: ProgressCallback | None,
+    ) -> list[Commit]:
+        """List commits in one thread and fetch each kept one's detail as soon as it is listed."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Raw | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(raw: Raw) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, raw)
+
+        listing = asyncio.ensure_future(self._call(lambda: lister(emit, stop), on_client_error))
+        listing.add_done_callback(lambda _: queue.put_nowait(None))  # after every emitted item
+        seen: set[str] = set()
+        tasks: list[asyncio.Future[Commit]] = []
+        done = 0
+
+        def finished(task: asyncio.Future[Commit]) -> None:
+            nonlocal done
+            if progress is not None and not task.cancelled() and task.exception() is None:
+                done += 1
+                progress(done, len(tasks))
+
+        try:
+            while (raw := await queue.get()) is not None:
+                sha = str(raw["sha"])
+                if sha in seen:
+                    continue  # a listing retried after a rate limit sends its items again
+                seen.add(sha)
+                detail = asyncio.ensure_future(self._detail(sha))
+                detail.add_done_callback(finished)
+                tasks.append(detail)
+            await listing
+            return list(await asyncio.gather(*tasks))
+        finally:
+            stop.set()
+            listing.cancel()
+            for task in tasks:
+                task.cancel()
+
+    async def _detail(self, ref: str, on_client_error: ClientErrorMapper | None = None) -> Commit:
+        name = (await self.repo()).full_name
+
+        def fetch() -> Commit:  # converted in the thread: a malformed answer is classified too
+            commit = self._gh_repo().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
+            raw = commit.raw_data  # the one request: completes the lazy object
+            more_files = 'rel="next"' in str(commit.raw_headers.get("link", ""))
+            return _to_commit(name, raw, files_incomplete=more_files)
+
+        mapper = on_client_error or (
+            lambda status, _: CommitNotFound(name, ref) if status in (404, 422) else None
+        )
+        return await self._call(fetch, mapper)
+
+    async def _repo_data(self) -> Raw:
+        async with self._repo_lock:
+            if self._repo_raw is None:
+                self._repo_raw = await self._call(lambda: dict(self._gh_repo().raw_data))
+            return self._repo_raw
+
+    async def _checked_branch(self, branch: str) -> str:
+        name = (await self.repo()).full_name
+        if not _REF.match(branch):
+            raise BranchNotFound(name, branch)
+        return name
+
+    def _repo_not_found(self, status: int, message: str) -> DigestError | None:
+        return RepoNotFound(self._name) if status == 404 else None
+
+    # ---- in worker threads -----------------------------------------------------------------
+
+    def _gh_repo(self) -> Repository:
+        """This thread's client's (lazy, request-free) Repository."""
+        client: Github | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client()
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client.get_repo(self._name)
+
+    @staticmethod
+    def _drain(
+        items: Iterable[Any], emit: Emit, stop: threading.Event, keep: Callable[[Raw], bool]
+    ) -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                raw = item._rawData  # a list item's raw data: no lazy completion request
+                if keep(raw):
+                    emit(raw)
+        except GithubException as exc:
+            if exc.status != 409:  # 409 "Git Repository is empty."
+                raise
+
+    def _is_empty(self) -> bool:
+        try:
+            next(iter(self._gh_repo().get_commits()), None)
+        except GithubException as exc:
+            if exc.status == 409:
+                return True
+            raise
+        return False
+
+
+# ---- pure helpers -----------------------------------------------------------------------------
+
+
+def parse_repo_arg(text: str, api_url: str = DEFAULT_API_URL) -> str | None:
+    """`owner/name` from `owner/name` or a web or clone URL of the GitHub behind `api_url`."""
+    value = text.strip()
+    api_host = (urlsplit(api_url).hostname or "").lower()
+    if api_host == "api.github.com":
+        hosts = {"github.com", "www.github.com"}
+    else:
+        hosts = {api_host, api_host.removeprefix("api.")}
+    host: str | None = None
+    if match := re.match(r"^[\w.-]+@([^:/]+):(.+)$", value):  # git@github.com:owner/name.git
+        host, path = match.group(1), match.group(2)
+    elif "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https", "ssh", "git"):
+            return None
+        host, path = parts.hostname or "", parts.path
+    else:
+        first, _, rest = value.partition("/")
+        if first.lower() in hosts:
+            host, path = first, rest
+        else:
+            path = value
+    segments = [s for s in path.split("/") if s]
+    if host is None and len(segments) != 2:
+        return None
+    if (host is not None and host.lower() not in hosts) or len(segments) < 2:
+        return None
+    owner, name = segments[0], segments[1].removesuffix(".git")
+    full_name = f"{owner}/{name}"
+    if not _FULL_NAME.match(full_name) or name in (".", ".."):
+        return None
+    return full_name
+
+
+def _check_ref(ref: str) -> None:
+    if not (_SHA.match(ref) or _REF.match(ref)):
+        raise InvalidSha(ref)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidWindow("window bounds must carry a time zone")
+    return moment.astimezone(UTC)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _newest_first(commits: list[Commit]) -> list[Commit]:
+    return sorted(commits, key=lambda c: c.committed_at, reverse=True)  # stable for equal dates
+
+
+def _to_commit(repo: str, raw: Raw, *, files_incomplete: bool) -> Commit:
+    info = raw["commit"]
+    author = info.get("author") or {}
+    committer = info.get("committer") or {}
+    user = raw.get("author") or {}
+    return Commit(
+        repo=repo,
+        sha=raw["sha"],
+        author_name=author.get("name") or "",
+        author_email=author.get("email") or None,
+        author_login=user.get("login"),
+        authored_at=_parse_time(author["date"]),
+        committer_name=committer.get("name"),
+        committed_at=_parse_time(committer["date"]),
+        message=info.get("message") or "",
+        url=raw.get("html_url"),
+        parents=tuple(p["sha"] for p in raw.get("parents") or ()),
+        files=tuple(_to_file(f) for f in raw.get("files") or ()),
+        files_incomplete=files_incomplete,
+    )
+
+
+def _to_file(raw: Raw) -> FileChange:
+    status = _STATUSES.get(raw.get("status", ""), FileStatus.MODIFIED)
+    if raw.get("status") == "unchanged":
+        status = FileStatus.CHANGED
+    additions, deletions = int(raw.get("additions") or 0), int(raw.get("deletions") or 0)
+    patch: str | None = raw.get("patch")
+    clipped = False
+    if patch is not None and len(patch) > MAX_PATCH_CHARS:
+        cut = patch.rfind("\n", 0, MAX_PATCH_CHARS)
+        patch, clipped = patch[: cut if cut > 0 else MAX_PATCH_CHARS], True
+    # GitHub omits `patch` for binary files (with zero counts) and for diffs too large to show.
+    binary = patch is None and additions == deletions == 0 and status is not FileStatus.RENAMED
+    return FileChange(
+        path=raw["filename"],
+        previous_path=raw.get("previous_filename"),
+        status=status,
+        additions=additions,
+        deletions=deletions,
+        binary=binary,
+        patch=patch,
+        patch_clipped=clipped,
+    )
