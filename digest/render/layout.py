@@ -1,0 +1,162 @@
+"""What a report shows and in which order, whatever the output format.
+
+Grouping, anchors, short SHAs and local times are decided once here so that the Markdown, HTML
+and chat renderers never disagree (and a contents link always finds its anchor).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from digest.models import (
+    AnalyzedCommit,
+    Commit,
+    Digest,
+    FoldedCommit,
+    FoldReason,
+    Importance,
+    Window,
+)
+
+SHORT_SHA = 7
+_T = TypeVar("_T", AnalyzedCommit, FoldedCommit)
+
+
+class SectionKind(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    FAILED = "failed"
+    FOLDED = "folded"
+
+    @property
+    def importance(self) -> Importance | None:
+        return Importance(self.value) if self.value in Importance._value2member_map_ else None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One commit as placed in the report: an analysed entry or a folded one."""
+
+    commit: Commit
+    anchor: str  # unique in the document, e.g. "commit-abc1234"
+    short_sha: str  # 7 chars, more when two commits of the report share a prefix
+    entry: AnalyzedCommit | None = None
+    fold_reason: FoldReason | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.entry is not None and self.entry.analysis is None
+
+    @property
+    def importance(self) -> Importance | None:
+        if self.entry is None or self.entry.analysis is None:
+            return None
+        return self.entry.analysis.importance
+
+
+@dataclass(frozen=True)
+class Section:
+    kind: SectionKind
+    anchor: str  # "group-high", ...
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    repo_anchor: str
+    rows: tuple[Item, ...]  # every commit, newest first: the table
+    sections: tuple[Section, ...]  # non-empty only: high, medium, low, failed, folded
+
+
+def layout(digest: Digest) -> Layout:
+    entries = _newest_first(digest.entries)
+    folded = _newest_first(digest.folded)
+    shorts = unique_prefixes([e.commit.sha for e in entries] + [f.commit.sha for f in folded])
+    used: set[str] = set()
+
+    def anchor_for(sha: str) -> str:
+        # The same commit listed twice still gets two distinct anchors.
+        base = f"commit-{shorts[sha]}"
+        anchor, n = base, 1
+        while anchor in used:
+            n += 1
+            anchor = f"{base}-{n}"
+        used.add(anchor)
+        return anchor
+
+    entry_items = [
+        Item(e.commit, anchor_for(e.commit.sha), shorts[e.commit.sha], entry=e) for e in entries
+    ]
+    folded_items = [
+        Item(f.commit, anchor_for(f.commit.sha), shorts[f.commit.sha], fold_reason=f.reason)
+        for f in folded
+    ]
+    sections: list[Section] = []
+    for kind in SectionKind:
+        if kind is SectionKind.FOLDED:
+            items = folded_items
+        elif kind is SectionKind.FAILED:
+            items = [i for i in entry_items if i.failed]
+        else:
+            items = [i for i in entry_items if i.importance == kind.importance]
+        if items:
+            sections.append(Section(kind, f"group-{kind.value}", tuple(items)))
+    rows = sorted(entry_items + folded_items, key=lambda i: i.commit.committed_at, reverse=True)
+    return Layout(repo_anchor(digest.repo.full_name), tuple(rows), tuple(sections))
+
+
+def _newest_first(items: tuple[_T, ...]) -> list[_T]:
+    # sorted() is stable, also with reverse=True: ties keep the digest's order.
+    return sorted(items, key=lambda x: x.commit.committed_at, reverse=True)
+
+
+def unique_prefixes(shas: list[str], minimum: int = SHORT_SHA) -> dict[str, str]:
+    """The shortest prefix (at least `minimum`) of each SHA that no other SHA in the list shares."""
+    ordered = sorted(set(shas))
+    result: dict[str, str] = {}
+    for i, sha in enumerate(ordered):
+        shared = 0
+        for neighbour in ordered[max(i - 1, 0) : i] + ordered[i + 1 : i + 2]:
+            shared = max(shared, _common_prefix(sha, neighbour))
+        result[sha] = sha[: max(minimum, shared + 1)]
+    return result
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def repo_anchor(full_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", full_name.lower()).strip("-")
+    return f"repo-{slug}" if slug else "repo"
+
+
+def local(dt: datetime, tz: str) -> datetime:
+    return dt.astimezone(ZoneInfo(tz))
+
+
+def format_time(dt: datetime, tz: str) -> str:
+    """A commit time in the window's zone, to the second."""
+    return local(dt, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_minute(dt: datetime, tz: str) -> str:
+    return local(dt, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def period(window: Window) -> str:
+    """`2026-02-05` for a calendar day, else `start → end` in the window's zone."""
+    if window.day:
+        return window.day
+    return f"{format_minute(window.start, window.tz)} → {format_minute(window.end, window.tz)}"
