@@ -1,0 +1,207 @@
+"""The `digest` command: report and show (serve, chat and db come with the bot)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.messages import describe, exit_status
+from bot.progress import ProgressBars
+from bot.wiring import make_analyzer, open_source
+from digest.errors import DigestError, InvalidSha, UsageError
+from digest.models import Language
+from digest.render.markdown import render_commit_markdown, render_markdown
+from digest.service import build_digest, explain_commit
+from digest.window import parse_window, resolve_tz
+
+Clock = Callable[[], datetime]
+
+REPORT_USAGE = (
+    "digest report REPO [--date D | --since S [--until U]] [--tz TZ] [--branch B] "
+    "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json] [-o FILE]"
+)
+SHOW_USAGE = (
+    "digest show REPO SHA [--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json]"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digest",
+        description="Commit Digest: a daily digest of what landed in a git repository.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lang", choices=["zh", "en"], help="report language (DIGEST_LANGUAGE)")
+        p.add_argument(
+            "--analyzer",
+            choices=["auto", "heuristic", "llm"],
+            default="auto",
+            help="auto = llm when an endpoint is configured, else heuristic",
+        )
+        p.add_argument("--format", choices=["md", "json"], default="md")
+        p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    report = sub.add_parser(
+        "report",
+        usage=REPORT_USAGE,
+        help="the digest of one day (or range) of a repository",
+        description="REPO is a local clone, owner/name or a GitHub URL. Without a date: today.",
+    )
+    report.add_argument("repo", metavar="REPO")
+    report.add_argument("--date", metavar="D", help="a calendar day, YYYY-MM-DD")
+    report.add_argument("--since", metavar="S", help="ISO date or date-time (inclusive)")
+    report.add_argument("--until", metavar="U", help="ISO date (whole day) or date-time")
+    report.add_argument("--tz", metavar="TZ", help="IANA time zone (DIGEST_TIMEZONE)")
+    report.add_argument("--branch", metavar="B", help="default: the repository's default branch")
+    report.add_argument(
+        "--no-fold", action="store_true", help="analyse bot, merge and lockfile-only commits too"
+    )
+    common(report)
+
+    show = sub.add_parser(
+        "show",
+        usage=SHOW_USAGE,
+        help="the analysis of one commit",
+        description="SHA is 7-40 hex characters, a branch or a tag.",
+    )
+    show.add_argument("repo", metavar="REPO")
+    show.add_argument("sha", metavar="SHA")
+    common(show)
+    return parser
+
+
+def _write(text: str, output: str | None, stdout: TextIO) -> None:
+    """Write to stdout, or atomically to `output` (nothing appears there on failure)."""
+    if output is None:
+        stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    target = Path(output)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err: TextIO) -> str:
+    tz_name = args.tz or settings.digest_timezone
+    resolve_tz(tz_name)
+    window = parse_window(
+        tz_name=tz_name, now=now(), day=args.date, since=args.since, until=args.until
+    )
+    language: Language = args.lang or settings.digest_language
+    analyzer = make_analyzer(args.analyzer, settings)
+    source = open_source(args.repo, settings)
+    try:
+        with ProgressBars(err) as bars:
+            digest = await build_digest(
+                source,
+                analyzer,
+                window=window,
+                language=language,
+                now=now,
+                branch=args.branch,
+                fold=not args.no_fold,
+                concurrency=settings.digest_llm_concurrency,
+                progress=bars.progress,
+            )
+    finally:
+        await source.aclose()
+    if args.format == "json":
+        return digest.model_dump_json(indent=2)
+    return render_markdown(digest)
+
+
+async def _show(args: argparse.Namespace, settings: Settings) -> str:
+    ref = args.sha.strip()
+    if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
+        raise InvalidSha(args.sha)
+    if all(ch in "0123456789abcdefABCDEF" for ch in ref) and not 7 <= len(ref) <= 40:
+        raise InvalidSha(args.sha)
+    language: Language = args.lang or settings.digest_language
+    analyzer = make_analyzer(args.analyzer, settings)
+    source = open_source(args.repo, settings)
+    try:
+        entry = await explain_commit(
+            source, analyzer, ref.lower() if _is_hex(ref) else ref, language
+        )
+    finally:
+        await source.aclose()
+    if args.format == "json":
+        return entry.model_dump_json(indent=2)
+    return render_commit_markdown(entry, language)
+
+
+def _is_hex(text: str) -> bool:
+    return all(ch in "0123456789abcdefABCDEF" for ch in text)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    now: Clock | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env_file: str | None = ".env",
+) -> int:
+    """Run the command; return the exit status (0 ok, 1 upstream failure, 2 usage error)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    clock: Clock = now or (lambda: datetime.now(UTC))
+    parser = _parser()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the error (or the help)
+        return int(exc.code or 0)
+    usage = REPORT_USAGE if args.command == "report" else SHOW_USAGE
+    try:
+        settings = load_settings(env_file)
+    except SettingsError as exc:
+        err.write("digest: error: settings are invalid: " + "; ".join(exc.problems) + "\n")
+        return 2
+    try:
+        if args.command == "report":
+            text = asyncio.run(_report(args, settings, clock, err))
+        else:
+            text = asyncio.run(_show(args, settings))
+        _write(text, args.output, out)
+    except DigestError as exc:
+        err.write(f"digest: error: {describe(exc)}\n")
+        if isinstance(exc, UsageError):
+            err.write(f"usage: {usage}\n")
+        return exit_status(exc)
+    except KeyboardInterrupt:
+        err.write("digest: interrupted\n")
+        return 130
+    except OSError as exc:
+        err.write(f"digest: error: cannot write {args.output or 'the output'}: {exc.strerror}.\n")
+        return 1
+    except Exception as exc:  # a bug of ours: one line, and the details only on request
+        if os.environ.get("DIGEST_DEBUG"):
+            raise
+        err.write(
+            f"digest: internal error ({type(exc).__name__}); run again with DIGEST_DEBUG=1 "
+            "for details, and please report it.\n"
+        )
+        return 1
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

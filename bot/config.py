@@ -1,0 +1,75 @@
+"""Settings: the only reader of the environment (and of `.env`). Read once, typed, validated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digest.errors import UnknownTimeZone
+from digest.window import resolve_tz
+
+
+class SettingsError(Exception):
+    """Malformed settings; `problems` names every one of them, by environment variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
+        frozen=True,
+    )
+
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    # How long a GitHub call may wait for a rate limit to reset before failing (seconds).
+    digest_github_max_wait: float = Field(default=60.0, ge=0, le=3600)
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    digest_llm_model: str | None = None
+    digest_llm_concurrency: int = Field(default=8, ge=1, le=64)
+
+    digest_language: Literal["zh", "en"] = "zh"
+    digest_timezone: str = "Asia/Shanghai"
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            resolve_tz(value)
+        except UnknownTimeZone:
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("github_api_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.openai_base_url is not None or self.openai_api_key is not None
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Read the settings once; every problem is named in one SettingsError."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError(problems) from None

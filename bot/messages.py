@@ -1,0 +1,80 @@
+"""The one place named errors become words: one sentence each, never a secret or a traceback."""
+
+from __future__ import annotations
+
+from digest.errors import (
+    AmbiguousSha,
+    AuthenticationFailed,
+    BranchNotFound,
+    CommitNotFound,
+    DigestError,
+    GitFailed,
+    InvalidDate,
+    InvalidRepo,
+    InvalidSha,
+    InvalidWindow,
+    NotAGitRepository,
+    RateLimited,
+    RepoNotFound,
+    ServiceUnavailable,
+    UnknownTimeZone,
+    UsageError,
+)
+from digest.redact import redact
+
+
+def _wait_words(seconds: float | None) -> str:
+    if seconds is None:
+        return "later"
+    if seconds < 90:
+        return f"in about {max(1, round(seconds))} seconds"
+    return f"in about {round(seconds / 60)} minutes"
+
+
+def describe(error: DigestError) -> str:
+    """One English sentence for the person who typed the command."""
+    match error:
+        case InvalidDate(value=value):
+            return f"Invalid date {value!r}: use YYYY-MM-DD or an ISO date-time."
+        case InvalidWindow(reason=reason):
+            return f"Invalid time window: {reason}."
+        case UnknownTimeZone(name=name):
+            return f"Unknown time zone {name!r}: use an IANA name such as Asia/Shanghai or UTC."
+        case InvalidRepo(value=value, reason=reason):
+            why = f" ({reason})" if reason else ""
+            return f"{value!r} is not a local git repository, an owner/name or a GitHub URL{why}."
+        case InvalidSha(value=value):
+            return f"{value!r} is not a commit: give 7 to 40 hex characters, a branch or a tag."
+        case NotAGitRepository(path=path):
+            return f"{path} is not a git repository."
+        case RepoNotFound(repo=repo):
+            return (
+                f"Repository {repo} was not found on GitHub, or it is private and "
+                "GITHUB_TOKEN cannot see it."
+            )
+        case BranchNotFound(repo=repo, branch=branch):
+            return f"Branch {branch!r} does not exist in {repo}."
+        case AmbiguousSha(repo=repo, prefix=prefix, candidates=candidates):
+            shown = ", ".join(c[:12] for c in candidates[:5])
+            more = f" (matches {shown})" if shown else ""
+            return f"{prefix} is ambiguous in {repo}{more}: give more characters of the sha."
+        case CommitNotFound(repo=repo, ref=ref):
+            return f"Commit {ref!r} was not found in {repo}."
+        case AuthenticationFailed(service=service):
+            return f"{service} refused the credentials: check GITHUB_TOKEN and its access."
+        case RateLimited(service=service, reset_in_seconds=seconds):
+            return f"{service}'s rate limit is exhausted; try again {_wait_words(seconds)}."
+        case ServiceUnavailable(service=service, detail=detail):
+            why = f" ({redact(detail)})" if detail else ""
+            return f"{service} is not answering properly{why}; try again later."
+        case GitFailed(detail=detail):
+            return f"git failed: {redact(detail)}"
+        case UsageError():
+            return f"Invalid input: {error}."
+        case _:
+            return f"The digest could not be made: {type(error).__name__}."
+
+
+def exit_status(error: DigestError) -> int:
+    """2 for what the user typed wrong, 1 for what failed upstream."""
+    return 2 if isinstance(error, UsageError) else 1

@@ -1,0 +1,103 @@
+"""Build a Digest for (repo, window): fetch -> fold noise -> analyse (concurrently) -> Digest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from digest.analysis.base import Analyzer
+from digest.analysis.noise import fold_reason
+from digest.models import AnalyzedCommit, Commit, Digest, FoldedCommit, Language, Window
+from digest.sources.base import CommitSource, ProgressCallback
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the service reports how far it got; the CLI draws bars from these."""
+
+    fetched: ProgressCallback | None = None
+    analysed: ProgressCallback | None = None
+
+
+def split_noise(commits: list[Commit]) -> tuple[list[Commit], list[FoldedCommit]]:
+    """Commits worth analysing, and the noise folded into one line (§4)."""
+    keep: list[Commit] = []
+    folded: list[FoldedCommit] = []
+    for commit in commits:
+        reason = fold_reason(commit)
+        if reason is None:
+            keep.append(commit)
+        else:
+            folded.append(FoldedCommit(commit=commit, reason=reason))
+    return keep, folded
+
+
+async def analyse_all(
+    analyzer: Analyzer,
+    commits: list[Commit],
+    language: Language,
+    *,
+    concurrency: int = 8,
+    progress: ProgressCallback | None = None,
+) -> list[AnalyzedCommit]:
+    """Analyse every commit with at most `concurrency` in flight; results keep input order."""
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def one(commit: Commit) -> AnalyzedCommit:
+        nonlocal done
+        async with semaphore:
+            result = await analyzer.analyze(commit, language)
+        done += 1
+        if progress is not None:
+            progress(done, len(commits))
+        return result
+
+    return list(await asyncio.gather(*(one(c) for c in commits)))
+
+
+async def build_digest(
+    source: CommitSource,
+    analyzer: Analyzer,
+    *,
+    window: Window,
+    language: Language,
+    now: Callable[[], datetime],
+    branch: str | None = None,
+    fold: bool = True,
+    concurrency: int = 8,
+    progress: Progress = Progress(),
+) -> Digest:
+    """The digest of one branch of one repository over one window."""
+    repo = await source.repo()
+    branch = branch or await source.default_branch()
+    head = await source.head(branch)
+    commits = (
+        [] if head is None else await source.commits_in_window(branch, window, progress.fetched)
+    )
+    commits.sort(key=lambda c: c.committed_at, reverse=True)
+    to_analyse, folded = split_noise(commits) if fold else (commits, [])
+    entries = await analyse_all(
+        analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
+    )
+    analyzers = tuple(dict.fromkeys(e.analyzer for e in entries)) or (analyzer.name,)
+    return Digest(
+        repo=repo,
+        branch=branch,
+        window=window,
+        language=language,
+        generated_at=now(),
+        analyzers=analyzers,
+        entries=tuple(entries),
+        folded=tuple(folded),
+    )
+
+
+async def explain_commit(
+    source: CommitSource, analyzer: Analyzer, ref: str, language: Language
+) -> AnalyzedCommit:
+    """The analysis of one commit, asked for by sha, branch or tag (folding does not apply)."""
+    commit = await source.commit(ref)
+    return await analyzer.analyze(commit, language)
