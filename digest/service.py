@@ -73,10 +73,8 @@ async def build_digest(
     """The digest of one branch of one repository over one window."""
     repo = await source.repo()
     branch = branch or await source.default_branch()
-    head = await source.head(branch)
-    commits = (
-        [] if head is None else await source.commits_in_window(branch, window, progress.fetched)
-    )
+    # An empty repository lists no commits; asking for its head first would cost a request.
+    commits = await source.commits_in_window(branch, window, progress.fetched)
     commits.sort(key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
     entries = await analyse_all(

@@ -1,0 +1,132 @@
+"""`digest report owner/repo` as a user runs it: the console script against the fake GitHub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tests.fakes.github import FakeGitHub, rate_limited
+from tests.gitrepo import GitRepo
+
+SH = timezone(timedelta(hours=8))
+TOKEN = "ghp_" + "Z9y8X7w6" * 4
+
+
+async def digest(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    exe = str(Path(sys.executable).parent / "digest")
+    proc = await asyncio.create_subprocess_exec(
+        exe,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=cwd,
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def build(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.init(tmp_path / "src")
+    repo.commit("chore: before", {"a.txt": "0\n"}, when=datetime(2026, 2, 4, 23, 59, 59, tzinfo=SH))
+    repo.bulk_commits(130, start=datetime(2026, 2, 5, 0, 0, tzinfo=SH), step=timedelta(minutes=10))
+    repo.commit(
+        "fix: pipes | and <!here> in a title",
+        {"src/x.py": "y = 1\n"},
+        when=datetime(2026, 2, 5, 23, 59, 59, tzinfo=SH),
+    )
+    repo.commit("docs: after", {"docs/a.md": "a\n"}, when=datetime(2026, 2, 6, 0, 0, tzinfo=SH))
+    return repo
+
+
+async def test_report_through_github_matches_git_log_and_the_request_bound(
+    tmp_path: Path,
+) -> None:
+    repo = build(tmp_path)
+    expected = set(
+        repo.log_shas(
+            "--since-as-filter=2026-02-05T00:00:00+08:00", "--until=2026-02-05T23:59:59+08:00"
+        )
+    )
+    n = len(expected)
+    assert n == 131
+    async with FakeGitHub(token=TOKEN) as gh:
+        gh.add_repo("octo/demo", repo.path, private=True)
+        env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN}
+        code, out, err = await digest(
+            "report", "octo/demo", "--date", "2026-02-05", "--format", "json",
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert code == 0, err
+        data = json.loads(out)
+        got = {e["commit"]["sha"] for e in data["entries"]} | {
+            f["commit"]["sha"] for f in data["folded"]
+        }
+        assert got == expected
+        assert data["repo"]["full_name"] == "octo/demo"
+        assert data["branch"] == "main"
+        assert data["stats"]["total"] == n
+        assert gh.count() <= 1 + math.ceil(n / 100) + n
+        assert TOKEN not in out and TOKEN not in err
+
+        code, md, err = await digest(
+            "report", f"{gh.url}/octo/demo.git", "--date", "2026-02-05", env=env, cwd=tmp_path
+        )  # a web URL of the GitHub (here: Enterprise-like) behind GITHUB_API_URL
+        assert code == 0, err
+        assert "## octo/demo" in md
+        assert "https://github.com/octo/demo/commit/" in md
+        assert "<!here>" not in md
+
+
+async def test_private_repo_bad_token_and_rate_limit_are_one_sentence(tmp_path: Path) -> None:
+    repo = build(tmp_path)
+    async with FakeGitHub(token=TOKEN) as gh:
+        gh.add_repo("octo/secret", repo.path, private=True)
+        out_file = tmp_path / "r.md"
+        base = ["report", "octo/secret", "--date", "2026-02-05", "-o", str(out_file)]
+
+        code, out, err = await digest(*base, env={"GITHUB_API_URL": gh.url}, cwd=tmp_path)
+        assert code == 1
+        assert "was not found on GitHub, or it is private" in err
+
+        bad = "ghp_" + "B" * 36
+        code, out, err = await digest(
+            *base, env={"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": bad}, cwd=tmp_path
+        )
+        assert code == 1
+        assert "refused the credentials" in err
+        assert bad not in err
+
+        gh.inject(r"/repos/octo/secret$", rate_limited(reset_in=3600))
+        code, out, err = await digest(
+            *base, env={"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN}, cwd=tmp_path
+        )
+        assert code == 1
+        assert "rate limit is exhausted" in err
+        assert "minutes" in err
+
+        code, out, err = await digest(
+            "show", "octo/secret", "0000000", env={"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN},
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert code == 1
+        assert "was not found in octo/secret" in err
+        for text in (err,):
+            assert "Traceback" not in text
+        assert not out_file.exists()
+
+
+async def test_unreachable_github_is_one_sentence(tmp_path: Path) -> None:
+    code, out, err = await digest(
+        "report", "octo/demo", "--date", "2026-02-05",
+        env={"GITHUB_API_URL": "http://127.0.0.1:9"}, cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 1
+    assert "GitHub is not answering properly" in err
+    assert "Traceback" not in err
+    assert out == ""
