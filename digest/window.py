@@ -20,7 +20,7 @@ _ZONE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_+\-]{0,63}$")
 
 def resolve_tz(name: str) -> ZoneInfo:
     """An IANA zone by name, or UnknownTimeZone."""
-    if not _ZONE_RE.match(name) or ".." in name:
+    if not _ZONE_RE.fullmatch(name) or ".." in name:
         raise UnknownTimeZone(name)
     try:
         return ZoneInfo(name)
@@ -30,7 +30,7 @@ def resolve_tz(name: str) -> ZoneInfo:
 
 def parse_day(text: str) -> date:
     """`YYYY-MM-DD`, or InvalidDate."""
-    if not _DATE_RE.match(text.strip()):
+    if not _DATE_RE.fullmatch(text.strip()):
         raise InvalidDate(text)
     try:
         return date.fromisoformat(text.strip())
@@ -54,7 +54,7 @@ def parse_point(text: str, tz_name: str, *, is_end: bool = False) -> datetime:
     """
     tz = resolve_tz(tz_name)
     raw = text.strip()
-    if _DATE_RE.match(raw):
+    if _DATE_RE.fullmatch(raw):
         day = parse_day(raw)
         if is_end:
             day += timedelta(days=1)

@@ -604,3 +604,8 @@ async def test_window_bounds_must_be_aware(
     with pytest.raises(InvalidWindow):
         await make_source().commits_in_window("main", naive)
     assert fake.requests == []
+
+
+def test_a_trailing_newline_never_passes_for_a_valid_name() -> None:
+    with pytest.raises(InvalidRepo):
+        GitHubSource("octo/demo\n")

@@ -7,20 +7,17 @@ bounding the calls in flight. Rate limits are waited for in the event loop, up t
 
 Requests for N commits in a window: 1 (the repository, once per source) + max(1, ceil(N /
 per_page)) list pages + N details. List items are read from their raw data, which never triggers
-PyGithub's lazy completion.
+PyGithub's lazy completion. Checking names and converting GitHub's JSON is github_wire.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from github import Auth, Github, GithubException
 from github.Repository import Repository
@@ -31,12 +28,10 @@ from digest.errors import (
     CommitNotFound,
     DigestError,
     InvalidRepo,
-    InvalidSha,
-    InvalidWindow,
     RateLimited,
     RepoNotFound,
 )
-from digest.models import Commit, FileChange, FileStatus, RepoRef, Window
+from digest.models import Commit, RepoRef, Window
 from digest.sources.base import ProgressCallback
 from digest.sources.github_errors import (
     SERVICE,
@@ -45,22 +40,25 @@ from digest.sources.github_errors import (
     classify,
     thread_retry,
 )
+from digest.sources.github_wire import (
+    DEFAULT_API_URL,
+    MAX_PATCH_CHARS,
+    Raw,
+    check_ref,
+    is_branch_name,
+    is_full_name,
+    parse_repo_arg,
+    parse_time,
+    to_commit,
+    utc,
+)
 
-DEFAULT_API_URL = "https://api.github.com"
+__all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "parse_repo_arg"]
+
 USER_AGENT = "commit-digest (PyGithub)"
-MAX_PATCH_CHARS = 200_000
 FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
 RATE_LIMIT_RETRIES = 4
 
-_FULL_NAME = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
-_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
-# A plausible git branch or tag name (the rules of `git check-ref-format`, roughly).
-_REF = re.compile(
-    r"^(?![-/.])(?!.*(?:\.\.|//|@\{|\.lock$|/$|\.$))[^\x00-\x20~^:?*\[\\\x7f]{1,255}$"
-)
-_STATUSES = {status.value: status for status in FileStatus}
-
-Raw = dict[str, Any]
 Emit = Callable[[Raw], None]
 T = TypeVar("T")
 
@@ -82,7 +80,7 @@ class GitHubSource:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if not _FULL_NAME.match(full_name) or full_name.split("/")[1] in (".", ".."):
+        if not is_full_name(full_name):
             raise InvalidRepo(full_name, "expected owner/name")
         if not 1 <= per_page <= 100 or max_in_flight < 1:
             raise ValueError("per_page must be 1-100 and max_in_flight at least 1")
@@ -148,11 +146,11 @@ class GitHubSource:
     async def commits_in_window(
         self, branch: str, window: Window, progress: ProgressCallback | None = None
     ) -> list[Commit]:
-        start, end = _utc(window.start), _utc(window.end)
+        start, end = utc(window.start), utc(window.end)
         name = await self._checked_branch(branch)
 
         def in_window(raw: Raw) -> bool:  # GitHub's since/until are inclusive; ours half-open
-            return start <= _parse_time(raw["commit"]["committer"]["date"]) < end
+            return start <= parse_time(raw["commit"]["committer"]["date"]) < end
 
         def lister(emit: Emit, stop: threading.Event) -> None:
             # PyGithub formats since/until as "%Y-%m-%dT%H:%M:%SZ" without converting: pass UTC.
@@ -167,7 +165,7 @@ class GitHubSource:
         return _newest_first(commits)
 
     async def commit(self, ref: str) -> Commit:
-        _check_ref(ref)
+        check_ref(ref)
         name = (await self.repo()).full_name
 
         def not_found(status: int, message: str) -> DigestError | None:
@@ -180,8 +178,8 @@ class GitHubSource:
     async def compare(
         self, base: str, head: str, progress: ProgressCallback | None = None
     ) -> list[Commit]:
-        _check_ref(base)
-        _check_ref(head)
+        check_ref(base)
+        check_ref(head)
         name = (await self.repo()).full_name
 
         def lister(emit: Emit, stop: threading.Event) -> None:
@@ -285,7 +283,7 @@ class GitHubSource:
             commit = self._gh_repo().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
             raw = commit.raw_data  # the one request: completes the lazy object
             more_files = 'rel="next"' in str(commit.raw_headers.get("link", ""))
-            return _to_commit(name, raw, files_incomplete=more_files)
+            return to_commit(name, raw, files_incomplete=more_files)
 
         mapper = on_client_error or (
             lambda status, _: CommitNotFound(name, ref) if status in (404, 422) else None
@@ -300,7 +298,7 @@ class GitHubSource:
 
     async def _checked_branch(self, branch: str) -> str:
         name = (await self.repo()).full_name
-        if not _REF.match(branch):
+        if not is_branch_name(branch):
             raise BranchNotFound(name, branch)
         return name
 
@@ -344,103 +342,8 @@ class GitHubSource:
         return False
 
 
-# ---- pure helpers -----------------------------------------------------------------------------
-
-
-def parse_repo_arg(text: str, api_url: str = DEFAULT_API_URL) -> str | None:
-    """`owner/name` from `owner/name` or a web or clone URL of the GitHub behind `api_url`."""
-    value = text.strip()
-    api_host = (urlsplit(api_url).hostname or "").lower()
-    if api_host == "api.github.com":
-        hosts = {"github.com", "www.github.com"}
-    else:
-        hosts = {api_host, api_host.removeprefix("api.")}
-    host: str | None = None
-    if match := re.match(r"^[\w.-]+@([^:/]+):(.+)$", value):  # git@github.com:owner/name.git
-        host, path = match.group(1), match.group(2)
-    elif "://" in value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https", "ssh", "git"):
-            return None
-        host, path = parts.hostname or "", parts.path
-    else:
-        first, _, rest = value.partition("/")
-        if first.lower() in hosts:
-            host, path = first, rest
-        else:
-            path = value
-    segments = [s for s in path.split("/") if s]
-    if host is None and len(segments) != 2:
-        return None
-    if (host is not None and host.lower() not in hosts) or len(segments) < 2:
-        return None
-    owner, name = segments[0], segments[1].removesuffix(".git")
-    full_name = f"{owner}/{name}"
-    if not _FULL_NAME.match(full_name) or name in (".", ".."):
-        return None
-    return full_name
-
-
-def _check_ref(ref: str) -> None:
-    if not (_SHA.match(ref) or _REF.match(ref)):
-        raise InvalidSha(ref)
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise InvalidWindow("window bounds must carry a time zone")
-    return moment.astimezone(UTC)
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
+# ---- helpers ----------------------------------------------------------------------------------
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:
     return sorted(commits, key=lambda c: c.committed_at, reverse=True)  # stable for equal dates
-
-
-def _to_commit(repo: str, raw: Raw, *, files_incomplete: bool) -> Commit:
-    info = raw["commit"]
-    author = info.get("author") or {}
-    committer = info.get("committer") or {}
-    user = raw.get("author") or {}
-    return Commit(
-        repo=repo,
-        sha=raw["sha"],
-        author_name=author.get("name") or "",
-        author_email=author.get("email") or None,
-        author_login=user.get("login"),
-        authored_at=_parse_time(author["date"]),
-        committer_name=committer.get("name"),
-        committed_at=_parse_time(committer["date"]),
-        message=info.get("message") or "",
-        url=raw.get("html_url"),
-        parents=tuple(p["sha"] for p in raw.get("parents") or ()),
-        files=tuple(_to_file(f) for f in raw.get("files") or ()),
-        files_incomplete=files_incomplete,
-    )
-
-
-def _to_file(raw: Raw) -> FileChange:
-    status = _STATUSES.get(raw.get("status", ""), FileStatus.MODIFIED)
-    if raw.get("status") == "unchanged":
-        status = FileStatus.CHANGED
-    additions, deletions = int(raw.get("additions") or 0), int(raw.get("deletions") or 0)
-    patch: str | None = raw.get("patch")
-    clipped = False
-    if patch is not None and len(patch) > MAX_PATCH_CHARS:
-        cut = patch.rfind("\n", 0, MAX_PATCH_CHARS)
-        patch, clipped = patch[: cut if cut > 0 else MAX_PATCH_CHARS], True
-    # GitHub omits `patch` for binary files (with zero counts) and for diffs too large to show.
-    binary = patch is None and additions == deletions == 0 and status is not FileStatus.RENAMED
-    return FileChange(
-        path=raw["filename"],
-        previous_path=raw.get("previous_filename"),
-        status=status,
-        additions=additions,
-        deletions=deletions,
-        binary=binary,
-        patch=patch,
-        patch_clipped=clipped,
-    )
