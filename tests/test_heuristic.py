@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
+from digest.analysis.heuristic_text import title_guesses
 from digest.analysis.noise import fold_reason, is_bot
 from digest.analysis.rules import (
     PathKind,
@@ -420,7 +421,7 @@ async def test_analyzer_protocol_result() -> None:
     analyzer = HeuristicAnalyzer()
     commit = SAMPLES[1]
     result = await analyzer.analyze(commit, "en")
-    assert analyzer.name == "heuristic" and analyzer.fingerprint == "heuristic:v1"
+    assert analyzer.name == "heuristic" and analyzer.fingerprint == "heuristic:v2"
     assert result.status is AnalysisStatus.OK and result.analyzer == "heuristic"
     assert result.analysis == analyze_commit(commit, "en") and result.language == "en"
     assert result.coverage is not None
@@ -647,3 +648,270 @@ def test_docs_only_revert_stays_capped() -> None:
     """The design names one exception to the docs/test/CI cap, security; a revert is not it."""
     a = analyze_commit(mk('Revert "docs: new guide"', [fc("docs/guide.md", 0, 90)]), "en")
     assert a.importance is MEDIUM and a.change_types[0] is ChangeType.REVERT
+
+
+# --- titles without a conventional prefix ---------------------------------------------------
+
+SRC = [fc("src/app/core.py", 30, 5)]
+BIG = [fc("src/app/core.py", 120, 5)]
+DOCS = [fc("docs/guide.md", 10, 2)]
+F, B, P, R = ChangeType.FEATURE, ChangeType.BUGFIX, ChangeType.PERF, ChangeType.REFACTOR
+D, C = ChangeType.DOCS, ChangeType.CHORE
+
+
+@pytest.mark.parametrize(
+    ("title", "files", "expected"),
+    [
+        ("Fix for response.reply() with tools", SRC, B), ("Fixed a crash-free edge", SRC, B),
+        ("Fixes the parser", SRC, B), ("Bugfix for spacing", SRC, B),
+        ("Correct the retry count", SRC, B), ("Handle empty payloads", SRC, B),
+        ("Prevent double writes", SRC, B), ("Avoid a second query", SRC, B),
+        ("Resolve #12", SRC, B), ("Don't execute fragments in !edit sessions", SRC, B),
+        ("Add retry to the uploader", SRC, F), ("Added a cache key", SRC, F),
+        ("Support HTTP/2", SRC, F), ("Implement streaming", SRC, F),
+        ("Introduce a plugin registry", SRC, F), ("New image_detail option", SRC, F),
+        ("Enable keep-alive", SRC, F), ("Allow -t with --system", SRC, F),
+        ("service_tier option for OpenAI models", SRC, F), ("llm logs --tools flag", SRC, F),
+        ("Follow redirects on attachment URLs", SRC, F),
+        ("Better error from schema_dsl()", SRC, F), ("llm tools now shows toolboxes", SRC, F),
+        ("Refactor the chat loop", SRC, R), ("Rename terminate_all", SRC, R),
+        ("Move the import to a better spot", SRC, R), ("Simplify the loader", SRC, R),
+        ("Clean up the loader", SRC, R), ("Extract a helper", SRC, R),
+        ("Reorganize the CLI module", SRC, R),
+        ("Speed up startup", SRC, P), ("Make parsing faster", SRC, P),
+        ("Optimise the scorer", SRC, P), ("Cache parsed templates", SRC, P),
+        ("Reduce memory use of the index", SRC, P), ("perf tweaks in the router", SRC, P),
+        ("Document the plugin hooks", DOCS, D), ("Docs for service_tier", DOCS, D),
+        ("Updated changelog", DOCS, D), ("Copy edit documentation", DOCS, D),
+        ("Changelog: response_json moves", DOCS, D), ("Release notes for 0.31.1", DOCS, D),
+        ("Ran cog", SRC, C), ("Format with black", SRC, C), ("Lint fixes", SRC, C),
+        ("Fix mypy warning", SRC, C), ("style tweaks", SRC, C), ("Release 0.32", SRC, C),
+        ("Revert the cache change", SRC, ChangeType.REVERT),
+        # Chinese titles
+        ("修复登录超时后会话丢失的问题", SRC, B), ("解决并发写入冲突", SRC, B),
+        ("新增导出命令", SRC, F), ("支持 HTTP/2", SRC, F), ("添加重试机制", SRC, F),
+        ("登录模块：支持扫码登录", SRC, F), ("改进日志输出", SRC, F),
+        ("优化查询性能", SRC, P), ("重构存储层", SRC, R), ("重命名配置项", SRC, R),
+        ("文档：补充安装说明", DOCS, D), ("更新文档", DOCS, D), ("格式化代码", SRC, C),
+        ("回滚登录改动", SRC, ChangeType.REVERT),
+    ],
+)  # fmt: skip
+def test_unprefixed_titles_by_their_leading_words(
+    title: str, files: list[FileChange], expected: ChangeType
+) -> None:
+    a = analyze_commit(mk(title, files), "zh")
+    assert a.change_types[0] is expected, a.change_types
+    assert a.confidence == "low"
+
+
+def test_title_guesses_reads_leading_words_before_words_anywhere() -> None:
+    assert [g.key for g in title_guesses("Fix docs typo")][:3] == ["cosmetic", "docs", "bugfix"]
+    assert title_guesses("Follow-up: tidy tests")[0].key != "feature"
+    assert title_guesses("Release notes for 0.3")[0].key == "docs"
+    assert title_guesses("Upgrade llm logs status")[0].key == "deps"  # the files decide
+    assert title_guesses("Show options in logs")[0].key == "improve"
+    assert title_guesses("A wholly opaque title") == ()
+
+
+def test_the_files_check_the_title() -> None:
+    """A title's guess stands only when the paths agree with it."""
+    typed = {
+        title: analyze_commit(mk(title, files), "en")
+        for title, files in [
+            ("Implement streaming", [fc("docs/streaming.md", 100, 0)]),  # docs only: docs
+            ("Fix flaky retry test", [fc("tests/test_retry.py", 4, 2)]),  # tests only: test
+            ("Add docs and tests", [fc("docs/a.md", 40, 0), fc("tests/test_a.py", 10, 0)]),
+            ("Fix typo", [fc("src/app/errors.py", 1, 1)]),  # a typo in source: a low chore
+            ("Add docs for the API", [fc("docs/api.md", 10, 1), fc("src/app/api.py", 3, 1)]),
+            ("Upgrade llm logs status to handle turns", SRC),  # no manifest: not deps
+            ("Upgrade httpx", [fc("pyproject.toml", 1, 1, patch='-"httpx>=0.26"\n+"httpx>=0.27"')]),
+            ("Update click to >8.2.0",
+             [*SRC, fc("setup.py", 1, 1, patch='-    "click",\n+    "click>8.2.0",')]),
+            ("Bump version to 1.2",
+             [fc("pyproject.toml", 1, 1, patch='-version = "1.1"\n+version = "1.2"')]),
+            ("Upgrade to actions/checkout@v7", [fc(".github/workflows/ci.yml", 5, 5)]),
+        ]
+    }  # fmt: skip
+    kinds = {title: (a.change_types[0], a.importance) for title, a in typed.items()}
+    assert kinds == {
+        "Implement streaming": (D, LOW),
+        "Fix flaky retry test": (ChangeType.TEST, LOW),
+        "Add docs and tests": (D, LOW),
+        "Fix typo": (C, LOW),
+        "Add docs for the API": (C, LOW),
+        "Upgrade llm logs status to handle turns": (F, MEDIUM),
+        "Upgrade httpx": (ChangeType.DEPS, MEDIUM),
+        "Update click to >8.2.0": (ChangeType.DEPS, MEDIUM),
+        "Bump version to 1.2": (C, LOW),
+        "Upgrade to actions/checkout@v7": (ChangeType.CI_BUILD, MEDIUM),
+    }
+    assert "source files" in typed["Add docs for the API"].importance_reason
+    assert "improvement" in typed["Upgrade llm logs status to handle turns"].importance_reason
+
+
+def test_unprefixed_features_are_high_only_when_substantial() -> None:
+    def grade(title: str, files: list[FileChange]) -> tuple[Importance, str]:
+        a = analyze_commit(mk(title, files), "en")
+        return a.importance, a.importance_reason
+
+    small = [fc("llm/models.py", 4, 2), fc("tests/test_attachments.py", 62, 0)]
+    assert grade("Follow redirects on attachment URLs (#1579)", small)[0] is MEDIUM
+    assert "small (6 lines)" in grade("Add retry to the uploader", small)[1]
+    big = [fc("llm/default_plugins/openai_models.py", 124, 18), fc("tests/test_o.py", 103, 0)]
+    level, reason = grade("service_tier option for OpenAI models", big)
+    assert level is HIGH and "142 lines of product source" in reason
+    assert grade("Add retry to the uploader", [fc("src/up.py", 40, 10)])[0] is HIGH  # 50 lines
+    cli = [fc("llm/cli.py", 8, 1)]
+    titles = ("llm install --pre option", "Allow -o option when calling tools",
+              "Add a --json flag", "Add transient endpoint command",
+              "新增 --format 选项")  # fmt: skip
+    for title in titles:
+        level, reason = grade(title, cli)
+        assert level is HIGH and "CLI option" in reason, title
+    for title in ("Show options in Markdown logs", "Expose endpoint model capabilities",
+                  "Fix endpoint ignoring --schema", "llm -c now keeps tools"):  # fmt: skip
+        assert grade(title, cli)[0] is MEDIUM, title
+    assert grade("Add a profiler flag", [fc("benchmarks/profile.py", 300, 0)])[0] is MEDIUM
+    assert grade("Improve the uploader", [fc("src/up.py", 400, 10)])[0] is MEDIUM
+    assert grade("Fix the uploader", [fc("src/up.py", 2, 1)])[0] is MEDIUM
+    assert grade("Fix a crash in the uploader", [fc("src/up.py", 2, 1)])[0] is HIGH
+    assert grade("Revert the uploader change", [fc("src/up.py", 2, 1)])[0] is HIGH
+
+
+def test_unclassified_source_changes() -> None:
+    """No keyword: product source with new tests, or a sizeable change, is medium."""
+    tested = [fc("llm/models.py", 1, 0), fc("tests/test_serialization.py", 10, 0)]
+    a = analyze_commit(mk("Response.to_dict() forces unconsumed response", tested), "en")
+    assert (a.change_types, a.importance) == ((C,), MEDIUM)
+    assert a.summary.startswith("Change: Response.to_dict()") and "with its tests" in (
+        a.importance_reason
+    )
+    sized = analyze_commit(mk("Persist tool configuration", [fc("llm/tools.py", 45, 5)]), "en")
+    assert sized.importance is MEDIUM and "50 lines" in sized.importance_reason
+    tiny = analyze_commit(mk("Persist tool configuration", [fc("llm/tools.py", 4, 1)]), "en")
+    assert tiny.importance is LOW
+    assert (
+        analyze_commit(mk("chore: persist config", [fc("llm/t.py", 45, 5)]), "en").importance is LOW
+    )
+
+
+def test_summaries_quote_the_subject_and_name_the_kind() -> None:
+    files = [fc("llm/models.py", 4, 2), fc("tests/test_attachments.py", 62, 0)]
+    commit = mk("Follow redirects (up to 3 times) on attachment URLs (#1579)", files)
+    zh, en = analyze_commit(commit, "zh"), analyze_commit(commit, "en")
+    assert zh.summary == (
+        "新功能：提交「Follow redirects (up to 3 times) on attachment URLs」共改动 2 个文件"
+        "（+66/−2），主要在 llm、tests，并同步新增了测试。"
+    )
+    assert en.summary == (
+        "Feature: Follow redirects (up to 3 times) on attachment URLs. 2 files changed "
+        "(+66/−2), mainly in llm, tests; tests were added alongside the source."
+    )
+    fix = analyze_commit(mk("fix: handle empty payload", [fc("src/api/payload.py", 3, 1)]), "zh")
+    assert (
+        fix.summary
+        == "Bug修复：提交「handle empty payload」改动 1 个文件 src/api/payload.py（+3/−1）。"
+    )
+    cjk = analyze_commit(mk("修复登录超时", [fc("src/session.py", 3, 1)]), "en")
+    assert cjk.summary.startswith('Bug fix: "修复登录超时". 1 file changed')
+    kept = analyze_commit(mk("Changelog: x moves to Unreleased", DOCS), "zh")
+    assert kept.summary.startswith("文档：提交「Changelog: x moves to Unreleased」")
+    empty = analyze_commit(mk("Merge branch 'dev'", parents=2), "zh")
+    assert empty.summary == "代码改动：提交「Merge branch 'dev'」不含文件改动。"
+
+
+def test_tests_alongside_source_and_untested_source() -> None:
+    with_tests = [fc("src/app/core.py", 150, 20), fc("tests/test_core.py", 80, 0)]
+    a = analyze_commit(mk("Handle retries", with_tests), "en")
+    assert "tests were added alongside" in a.summary
+    assert not any("without tests" in r.risk for r in a.risks)
+    removed = [fc("src/app/core.py", 150, 20), fc("tests/test_core.py", 0, 80)]
+    assert "alongside" not in analyze_commit(mk("Handle retries", removed), "en").summary
+    bare = analyze_commit(mk("Handle retries", [fc("src/app/core.py", 90, 11)]), "en")
+    assert [(r.risk, r.severity) for r in bare.risks] == [
+        ("101 code lines changed without tests.", MEDIUM)
+    ]
+    assert bare.recommendations == ("Add tests covering src/app/core.py.",)
+    edge = analyze_commit(mk("Handle retries", [fc("src/app/core.py", 90, 10)]), "en")
+    assert edge.risks == ()  # 100 lines: not more than 100
+    black = analyze_commit(mk("Ran black", [fc("src/app/core.py", 300, 300)]), "en")
+    assert black.importance is LOW and black.risks == ()
+    docs_only = analyze_commit(mk("Docs", [fc("docs/a.md", 500, 0), fc("README.md", 9)]), "zh")
+    assert "测试" not in docs_only.summary
+
+
+def test_keyword_revert_names_what_it_reverts() -> None:
+    a = analyze_commit(mk("Revert the cache change", [fc("src/cache.py", 0, 40)]), "en")
+    assert a.importance is HIGH and a.change_types[0] is ChangeType.REVERT
+    assert a.risks[0].risk == 'Reverts "the cache change"; code built on it may break.'
+    zh = analyze_commit(mk("回滚会话改动", [fc("src/session.py", 0, 40)]), "zh")
+    assert zh.importance is HIGH and "回滚了「会话改动」" in zh.risks[0].risk
+
+
+SIMONW_DAY: list[tuple[str, list[FileChange]]] = [
+    ("Fix for response.reply() with tools returning attachments",
+     [fc("llm/models.py", 10, 32), fc("tests/test_parts.py", 78, 0)]),
+    ("Rebuild response._tool_calls from parts",
+     [fc("llm/models.py", 32, 6), fc("tests/test_serialization.py", 51, 0)]),
+    ("Response.to_dict() forces unconsumed response",
+     [fc("llm/models.py", 1, 0), fc("tests/test_serialization.py", 10, 0)]),
+    ("Upgrade llm logs status to handle turns as well",
+     [fc("docs/logging.md", 2, 2), fc("llm/cli.py", 7, 2), fc("tests/test_llm_logs.py", 17, 0)]),
+    ("Fix condensed typo", [fc("docs/changelog.md", 1, 1)]),
+    ("Updated changelog, refs #1588, #1579, #1585", [fc("docs/changelog.md", 3, 0)]),
+    ("Fixed Anthropic example in intro", [fc("README.md", 1, 1), fc("docs/index.md", 1, 1)]),
+    ("Project news section of README and docs index",
+     [fc("README.md", 18, 11), fc("docs/index.md", 18, 11)]),
+    ("Follow redirects (up to 3 times) on attachment URLs (#1579)",
+     [fc("llm/models.py", 4, 2), fc("tests/test_attachments.py", 62, 0)]),
+    ("Fix llm openai endpoint ignoring --schema when template also defines schema_object",
+     [fc("llm/default_plugins/openai_models.py", 1, 1), fc("tests/test_openai_endpoint.py", 50, 5)]),  # noqa: E501
+    ("Simplified docs for service_tier, refs #1585", [fc("docs/openai-models.md", 1, 12)]),
+    ("service_tier option for OpenAI models",
+     [fc("README.md", 1, 0), fc("docs/openai-models.md", 31, 0), fc("docs/usage.md", 41, 0),
+      fc("llm/default_plugins/openai_models.py", 124, 18),
+      fc("tests/test_openai_responses.py", 103, 0)]),
+    ("Trimmed some long comments", [fc("llm/default_plugins/openai_models.py", 3, 19)]),
+    ("Copy edit documentation and changelog",
+     [fc("docs/changelog.md", 3, 3), fc("docs/logging.md", 4, 4),
+      fc("docs/plugins/advanced-model-plugins.md", 5, 10)]),
+    ("Ran cog", [fc("README.md", 1, 0)]),
+    ("Document json_replacements for plugin authors",
+     [fc("docs/changelog.md", 1, 1), fc("docs/logging.md", 1, 1),
+      fc("docs/plugins/advanced-model-plugins.md", 36, 0)]),
+    ("Changelog: response_json work moves to the Unreleased section",
+     [fc("docs/changelog.md", 4, 1)]),
+    ("OpenAI boilerplate dictionaries for payload condensing",
+     [fc("docs/changelog.md", 1, 1), fc("llm/default_plugins/openai_models.py", 96, 1)]),
+    ("Structural payload condensing via condense-json 1.1",
+     [fc("docs/logging.md", 2, 0), fc("llm/logs.py", 107, 16),
+      fc("pyproject.toml", 1, 1, patch='-    "condense-json>=1.0",\n+    "condense-json>=1.1",'),
+      fc("tests/test_logs_store.py", 150, 0)]),
+    # and a few Chinese titles, as a team writing in Chinese would
+    ("修复登录超时后会话丢失的问题", [fc("src/session/store.py", 12, 4), fc("tests/test_store.py", 30)]),  # noqa: E501
+    ("新增导出命令 --format 选项", [fc("src/cli/export.py", 80, 0)]),
+    ("更新安装文档", [fc("docs/install.md", 20, 8)]),
+    ("优化查询缓存", [fc("src/store/query.py", 40, 22)]),
+]  # fmt: skip
+
+
+def test_an_unprefixed_day_has_a_minority_of_high_items() -> None:
+    """A day from a project without conventional prefixes (simonw/llm, 2026-08-03)."""
+    commits = [mk(title, files) for title, files in SIMONW_DAY]
+    graded = {c.title: analyze_commit(c, "zh") for c in commits}
+    split = Counter(a.importance for a in graded.values())
+    print(f"\nunprefixed day: high {split[HIGH]}, medium {split[MEDIUM]}, low {split[LOW]}")
+    assert split[HIGH] < len(commits) / 2
+    assert (split[HIGH], split[MEDIUM], split[LOW]) == (2, 10, 11)
+    level = {title: (a.change_types[0], a.importance) for title, a in graded.items()}
+    assert level["service_tier option for OpenAI models"] == (F, HIGH)
+    assert level["Follow redirects (up to 3 times) on attachment URLs (#1579)"] == (F, MEDIUM)
+    assert level["Fix for response.reply() with tools returning attachments"] == (B, MEDIUM)
+    assert level["Upgrade llm logs status to handle turns as well"] == (F, MEDIUM)
+    assert level["Trimmed some long comments"] == (C, LOW)
+    assert level["Ran cog"] == (D, LOW)
+    assert level["新增导出命令 --format 选项"] == (F, HIGH)
+    assert level["优化查询缓存"] == (P, MEDIUM)
+    assert all(a.confidence == "low" for a in graded.values())
+    for a in graded.values():
+        assert has_cjk(a.summary) and "「" in a.summary
