@@ -22,28 +22,34 @@ _ENV_KEY_WORDS = (
 )
 
 # Whole-match secrets: the match is replaced.
-_TOKENS: tuple[re.Pattern[str], ...] = (
-    re.compile(
-        r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----.*?"
-        r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
-        re.DOTALL,
+# Each pattern runs only when one of its literals is in the lower-cased text: a cheap test that
+# spares most text most of the regular expressions.
+_TOKENS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.DOTALL,
+        ),
+        ("private key",),
     ),
-    re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/app tokens
-    re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
-    re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{8,}"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),  # GitLab
-    re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}"),  # OpenAI / Anthropic style keys
-    re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe
-    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),
-    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),  # Hugging Face
-    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)\bBasic\s+[A-Za-z0-9+/]{16,}={0,2}"),
+    (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{8,}"), ("xox",)),  # Slack bot/user tokens
+    (re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), ("xapp-",)),  # Slack app-level tokens
+    (re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{8,}"), ("hooks.slack",)),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), ("github_pat_",)),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), ("glpat-",)),  # GitLab
+    (re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}"), ("sk-",)),  # OpenAI, Anthropic
+    (re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), ("_live_", "_test_")),  # Stripe
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), ("npm_",)),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), ("hf_",)),  # Hugging Face
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), ("akia", "asia")),  # AWS access key ids
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), ("aiza",)),  # Google API keys
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), ("eyj",)),  # JWT
+    (re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._~+/=-]{8,}"), ("bearer",)),
+    (re.compile(r"(?i)\bBasic\s+[A-Za-z0-9+/]{16,}={0,2}"), ("basic",)),
 )
+_NAME_HINTS = ("pass", "pwd", "secret", "key", "token", "credential")
 
 # Secrets with a visible name: group "keep" stays, group "value" is replaced.
 _URL_CREDENTIALS = re.compile(r"(?i)(?P<keep>https?://)(?P<value>[^/\s:@]+:[^/\s@]+)@")
@@ -65,12 +71,12 @@ _CONFIG_ASSIGNMENT = re.compile(
     rf"(?im)^(?P<keep>[+\- ]?[ \t]*[\w.-]{{0,40}}{_KEY_WORDS}[\w.-]{{0,40}}(?:[ \t]*:[ \t]*|=))"
     r"(?P<value>[^\s\"'#&*!|>{}\[\]$%@`][^\s#]{2,})[ \t]*$"
 )
-_NAMED: tuple[re.Pattern[str], ...] = (
-    _URL_CREDENTIALS,
-    _AWS_SECRET,
-    _QUOTED_ASSIGNMENT,
-    _ENV_ASSIGNMENT,
-    _CONFIG_ASSIGNMENT,
+_NAMED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (_URL_CREDENTIALS, ("://",)),
+    (_AWS_SECRET, ("aws",)),
+    (_QUOTED_ASSIGNMENT, _NAME_HINTS),
+    (_ENV_ASSIGNMENT, _NAME_HINTS),
+    (_CONFIG_ASSIGNMENT, _NAME_HINTS),
 )
 
 # Values that are code or placeholders, not secrets: `password: str`, `TOKEN = None`.
@@ -110,11 +116,14 @@ def _named_replacer(pattern: re.Pattern[str], counter: list[int]) -> Callable[[r
 def redact_counted(text: str, extra: tuple[str, ...] = ()) -> tuple[str, int]:
     """`text` with every known secret replaced, and how many secrets were replaced."""
     counter = [0]
-    for token in _TOKENS:
-        text, n = token.subn(REDACTED, text)
-        counter[0] += n
-    for pattern in _NAMED:
-        text = pattern.sub(_named_replacer(pattern, counter), text)
+    low = text.lower()  # redaction only removes literals, so testing the original is safe
+    for token, hints in _TOKENS:
+        if any(hint in low for hint in hints):
+            text, n = token.subn(REDACTED, text)
+            counter[0] += n
+    for pattern, hints in _NAMED:
+        if any(hint in low for hint in hints):
+            text = pattern.sub(_named_replacer(pattern, counter), text)
     for secret in extra:
         if len(secret) >= 6 and secret in text:
             counter[0] += text.count(secret)
