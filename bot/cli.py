@@ -16,7 +16,7 @@ from typing import TextIO
 from bot.config import Settings, SettingsError, load_settings
 from bot.messages import describe, exit_status
 from bot.progress import ProgressBars
-from bot.wiring import make_analyzer, open_source
+from bot.wiring import AnalyzerRun, analyzer_for, open_source
 from digest.errors import DigestError, InvalidSha, UsageError
 from digest.models import Language
 from digest.render.markdown import render_commit_markdown, render_markdown
@@ -104,21 +104,22 @@ async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err:
         tz_name=tz_name, now=now(), day=args.date, since=args.since, until=args.until
     )
     language: Language = args.lang or settings.digest_language
-    analyzer = make_analyzer(args.analyzer, settings)
     source = open_source(args.repo, settings)
     try:
-        with ProgressBars(err) as bars:
-            digest = await build_digest(
-                source,
-                analyzer,
-                window=window,
-                language=language,
-                now=now,
-                branch=args.branch,
-                fold=not args.no_fold,
-                concurrency=settings.digest_llm_concurrency,
-                progress=bars.progress,
-            )
+        async with analyzer_for(args.analyzer, settings) as run:
+            with ProgressBars(err) as bars:
+                digest = await build_digest(
+                    source,
+                    run.analyzer,
+                    window=window,
+                    language=language,
+                    now=now,
+                    branch=args.branch,
+                    fold=not args.no_fold,
+                    concurrency=settings.digest_llm_concurrency,
+                    progress=bars.progress,
+                )
+            _tell(run, err)
     finally:
         await source.aclose()
     if args.format == "json":
@@ -126,24 +127,33 @@ async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err:
     return render_markdown(digest)
 
 
-async def _show(args: argparse.Namespace, settings: Settings) -> str:
+async def _show(args: argparse.Namespace, settings: Settings, err: TextIO) -> str:
     ref = args.sha.strip()
     if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
         raise InvalidSha(args.sha)
     if all(ch in "0123456789abcdefABCDEF" for ch in ref) and not 7 <= len(ref) <= 40:
         raise InvalidSha(args.sha)
     language: Language = args.lang or settings.digest_language
-    analyzer = make_analyzer(args.analyzer, settings)
     source = open_source(args.repo, settings)
     try:
-        entry = await explain_commit(
-            source, analyzer, ref.lower() if _is_hex(ref) else ref, language
-        )
+        async with analyzer_for(args.analyzer, settings) as run:
+            wanted = ref.lower() if _is_hex(ref) else ref
+            entry = await explain_commit(source, run.analyzer, wanted, language)
+            _tell(run, err)
     finally:
         await source.aclose()
     if args.format == "json":
         return entry.model_dump_json(indent=2)
     return render_commit_markdown(entry, language)
+
+
+def _tell(run: AnalyzerRun, err: TextIO) -> None:
+    """Which analyzer and model wrote the output, on stderr (stdout is the report alone)."""
+    summary = run.summary()
+    if summary is not None:
+        err.write(f"digest: analyzer {summary}\n")
+    if run.llm is not None and run.llm.disabled is not None:
+        err.write(f"digest: warning: {describe(run.llm.disabled)}\n")
 
 
 def _is_hex(text: str) -> bool:
@@ -178,7 +188,7 @@ def main(
         if args.command == "report":
             text = asyncio.run(_report(args, settings, clock, err))
         else:
-            text = asyncio.run(_show(args, settings))
+            text = asyncio.run(_show(args, settings, err))
         _write(text, args.output, out)
     except DigestError as exc:
         err.write(f"digest: error: {describe(exc)}\n")

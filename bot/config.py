@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from digest.errors import UnknownTimeZone
 from digest.window import resolve_tz
 
+# A SQLite file in the working directory; postgresql+asyncpg://... for several replicas.
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///digest.db"
+
 
 class SettingsError(Exception):
     """Malformed settings; `problems` names every one of them, by environment variable."""
@@ -36,8 +39,15 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    digest_llm_model: str | None = None
+    digest_llm_model: str = "gpt-4o-mini"
     digest_llm_concurrency: int = Field(default=8, ge=1, le=64)
+    # auto: json_schema for OpenAI, Ollama, vLLM; json_object for DeepSeek, Qwen and the unknown.
+    digest_llm_json_mode: Literal["auto", "json_schema", "json_object"] = "auto"
+    digest_llm_timeout: float = Field(default=120.0, gt=0, le=3600)
+    digest_llm_max_prompt_tokens: int = Field(default=24_000, ge=1_000, le=1_000_000)
+    digest_llm_max_output_tokens: int = Field(default=2_000, ge=256, le=100_000)
+
+    digest_database_url: str = DEFAULT_DATABASE_URL
 
     digest_language: Literal["zh", "en"] = "zh"
     digest_timezone: str = "Asia/Shanghai"
@@ -57,6 +67,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("digest_database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
 
     @property
     def llm_configured(self) -> bool:

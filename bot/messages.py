@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.store import StoreError
 from digest.errors import (
     AmbiguousSha,
     AuthenticationFailed,
@@ -13,6 +14,7 @@ from digest.errors import (
     InvalidRepo,
     InvalidSha,
     InvalidWindow,
+    LLMFailure,
     NotAGitRepository,
     RateLimited,
     RepoNotFound,
@@ -67,6 +69,16 @@ def describe(error: DigestError) -> str:
         case ServiceUnavailable(service=service, detail=detail):
             why = f" ({redact(detail)})" if detail else ""
             return f"{service} is not answering properly{why}; try again later."
+        case LLMFailure(kind="auth"):
+            return "The LLM endpoint refused the key: check OPENAI_API_KEY (and OPENAI_BASE_URL)."
+        case LLMFailure(kind="model", detail=model):
+            return f"The LLM endpoint has no model {model!r}: check DIGEST_LLM_MODEL."
+        case LLMFailure():
+            return f"The LLM analysis failed: {error}."
+        case StoreError(url=url, detail=detail):
+            return (
+                f"The database {url} cannot be used ({redact(detail)}): check DIGEST_DATABASE_URL."
+            )
         case GitFailed(detail=detail):
             return f"git failed: {redact(detail)}"
         case UsageError():

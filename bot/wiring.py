@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
+from bot.store import Store
 from digest.analysis.base import Analyzer
+from digest.analysis.cache import CachedAnalyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
+from digest.analysis.llm import LLMAnalyzer, LLMConfig
+from digest.analysis.prompt import Budget
 from digest.errors import InvalidRepo, UsageError
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
@@ -43,8 +50,63 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
     )
 
 
-def make_analyzer(choice: str, settings: Settings) -> Analyzer:
-    """`auto` = llm when an endpoint is configured, else heuristic."""
-    if choice == "llm":
-        raise AnalyzerUnavailable("the llm analyzer is not available in this version")
-    return HeuristicAnalyzer()
+@dataclass
+class AnalyzerRun:
+    """The analyzer of one command, and what it did (for the one-line summary on stderr)."""
+
+    analyzer: Analyzer
+    llm: LLMAnalyzer | None = None
+    cache: CachedAnalyzer | None = None
+
+    def summary(self) -> str | None:
+        """`llm:model · N calls · M from cache · K fell back (why)`, or None for the heuristic."""
+        if self.llm is None:
+            return None
+        parts = [
+            self.llm.name,
+            f"{self.llm.calls} calls",
+            f"{self.llm.tokens_in} tokens in, {self.llm.tokens_out} out",
+        ]
+        if self.cache is not None:
+            parts.append(f"{self.cache.hits} from cache")
+        if self.llm.failures:
+            reasons = ", ".join(dict.fromkeys(str(f) for f in self.llm.failures))
+            parts.append(f"{len(self.llm.failures)} failed ({reasons})")
+        return " · ".join(parts)
+
+
+def llm_config(settings: Settings) -> LLMConfig:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    mode = settings.digest_llm_json_mode
+    return LLMConfig(
+        model=settings.digest_llm_model,
+        # Ollama and vLLM take any key; the SDK insists on one.
+        api_key=key or "not-needed",
+        base_url=settings.openai_base_url,
+        json_mode=None if mode == "auto" else mode,
+        timeout=settings.digest_llm_timeout,
+        max_output_tokens=settings.digest_llm_max_output_tokens,
+        budget=Budget(max_prompt_tokens=settings.digest_llm_max_prompt_tokens),
+    )
+
+
+@asynccontextmanager
+async def analyzer_for(choice: str, settings: Settings) -> AsyncIterator[AnalyzerRun]:
+    """`auto` = llm when an endpoint is configured, else heuristic. The llm analyzer comes with
+    the analyses cache of the store, so running a report twice makes no second call."""
+    use_llm = choice == "llm" or (choice == "auto" and settings.llm_configured)
+    if not use_llm:
+        yield AnalyzerRun(HeuristicAnalyzer())
+        return
+    if not settings.llm_configured:
+        raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
+    llm = LLMAnalyzer(llm_config(settings))
+    try:
+        store = await Store.open(settings.digest_database_url)
+        try:
+            cached = CachedAnalyzer(llm, store)
+            yield AnalyzerRun(cached, llm=llm, cache=cached)
+        finally:
+            await store.close()
+    finally:
+        await llm.aclose()

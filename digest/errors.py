@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class DigestError(Exception):
     """Base of every error the library raises on purpose."""
@@ -116,3 +118,37 @@ class GitFailed(UpstreamError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class LLMFailure(UpstreamError):
+    """An analysis by the model could not be had; `kind` says why, `setting` what to check.
+
+    `str()` is a short phrase without secrets, kept with the analysis and shown in reports.
+    """
+
+    KINDS: ClassVar[dict[str, str]] = {
+        "auth": "the endpoint refused OPENAI_API_KEY",
+        "model": "the endpoint does not know the model in DIGEST_LLM_MODEL",
+        "unreachable": "the endpoint in OPENAI_BASE_URL could not be reached",
+        "rate_limited": "the endpoint kept answering 429 (rate limited)",
+        "server": "the endpoint kept failing (5xx)",
+        "timeout": "the analysis timed out",
+        "truncated": "the answer was cut off at the token limit",
+        "invalid": "the answer was not valid JSON for the schema, even after one repair",
+        "refused": "the endpoint refused the request",
+        "empty": "the answer was empty",
+    }
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(kind, detail)
+        self.kind = kind
+        self.detail = detail
+
+    def __str__(self) -> str:
+        text = self.KINDS.get(self.kind, "the analysis failed")
+        return f"{text} ({self.detail})" if self.detail else text
+
+    @property
+    def disables_endpoint(self) -> bool:
+        """After these, every further call would fail the same way: stop calling."""
+        return self.kind in ("auth", "model")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from digest.analysis.base import Analyzer
+from digest.analysis.base import Analyzer, Summarizer
 from digest.analysis.noise import fold_reason
 from digest.models import AnalyzedCommit, Commit, Digest, FoldedCommit, Language, Window
 from digest.sources.base import CommitSource, ProgressCallback
@@ -80,6 +80,10 @@ async def build_digest(
     entries = await analyse_all(
         analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
     )
+    overview = None
+    if isinstance(analyzer, Summarizer) and entries:
+        made = await analyzer.overview(entries, language)
+        overview = made.text if made is not None else None
     analyzers = tuple(dict.fromkeys(e.analyzer for e in entries)) or (analyzer.name,)
     return Digest(
         repo=repo,
@@ -88,6 +92,7 @@ async def build_digest(
         language=language,
         generated_at=now(),
         analyzers=analyzers,
+        overview=overview,
         entries=tuple(entries),
         folded=tuple(folded),
     )

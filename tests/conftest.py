@@ -52,3 +52,36 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+
+
+PG_URL = os.environ.get("DIGEST_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def _reset_postgres(url: str) -> str | None:
+    """Empty the test database; return why it cannot be used, or None."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(sa.text("CREATE SCHEMA public"))
+    except Exception as exc:  # unreachable server, missing database
+        return f"PostgreSQL at {url} is not usable: {type(exc).__name__}"
+    finally:
+        await engine.dispose()
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, empty database of each kind. Without PostgreSQL the test skips, but not in CI."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/digest.db"
+    problem = await _reset_postgres(PG_URL)
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
+        pytest.skip(problem)
+    return PG_URL

@@ -108,9 +108,10 @@ async def test_private_repo_bad_token_and_rate_limit_are_one_sentence(tmp_path: 
         )
         assert code == 1
         assert "rate limit is exhausted" in err
+        assert out == ""
         assert "minutes" in err
 
-        code, out, err = await digest(
+        code, _, err = await digest(
             "show", "octo/secret", "0000000", env={"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN},
             cwd=tmp_path,
         )  # fmt: skip

@@ -749,3 +749,14 @@ def test_rendering_is_deterministic() -> None:
     again = render_markdown(busy_digest())
     assert first == again
     assert first.endswith("\n") and not first.endswith("\n\n")
+
+
+def test_the_day_overview_is_shown_escaped_under_the_window_line() -> None:
+    digest = make_digest(entries=(make_entry(make_commit(1)),)).model_copy(
+        update={"overview": "今天的主题是 <script>alert(1)</script> 与 [链接](http://evil)。"}
+    )
+    text = render_markdown(digest)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "📝 今日概览" in line)
+    assert lines[at - 2].startswith("> 时间窗口")
+    assert "<script>" not in text and "[链接](http" not in text

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from digest.models import AnalyzedCommit, Commit, Language
+
+if TYPE_CHECKING:
+    from digest.analysis.overview import Overview
 
 
 class Analyzer(Protocol):
@@ -19,4 +22,13 @@ class Analyzer(Protocol):
     async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
         """Analyse one commit. Never raises for a bad commit: a failure is an AnalyzedCommit
         with status FAILED (or FALLBACK when another analyzer stood in)."""
+        ...
+
+
+@runtime_checkable
+class Summarizer(Protocol):
+    """An analyzer that can also write the day overview (the LLM can; the heuristic cannot)."""
+
+    async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
+        """Two to four sentences on the day, or None when it cannot be had."""
         ...

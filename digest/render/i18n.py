@@ -39,6 +39,7 @@ class Labels:
     window: str  # {start} {end} {tz}
     branch: str  # {branch}
     analyzer: str  # {analyzer}
+    overview: str  # the heading word of the day overview
     col_time: str
     col_author: str
     col_message: str
@@ -128,6 +129,7 @@ ZH = Labels(
     window="时间窗口：{start} → {end}（{tz}）",
     branch="分支 {branch}",
     analyzer="分析器 {analyzer}",
+    overview="📝 今日概览",
     col_time="提交时间",
     col_author="作者",
     col_message="提交信息",
@@ -188,6 +190,7 @@ EN = Labels(
     window="Window: {start} → {end} ({tz})",
     branch="branch {branch}",
     analyzer="analyzer {analyzer}",
+    overview="📝 Overview",
     col_time="Committed at",
     col_author="Author",
     col_message="Message",

@@ -67,11 +67,17 @@ def _header(digest: Digest, lab: Labels, lay: Layout) -> list[str]:
     analyzers = digest.analyzers or tuple(sorted({e.analyzer for e in digest.entries}))
     if analyzers:
         where.append(lab.analyzer.format(analyzer=escape_inline(", ".join(analyzers))))
+    overview = []
+    if digest.overview:
+        overview = [f"> **{lab.overview}**：{escape_inline(digest.overview)}", ""]
+        if digest.language == "en":
+            overview = [f"> **{lab.overview}**: {escape_inline(digest.overview)}", ""]
     return [
         f"# {lab.title.format(period=escape_inline(period(window)))}",
         "",
         "> " + " · ".join(where),
         "",
+        *overview,
         anchor(lay.repo_anchor),
         f"## {escape_inline(digest.repo.full_name)}",
         "",

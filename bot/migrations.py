@@ -1,0 +1,78 @@
+"""Schema migrations: an ordered list of functions, each applied once and recorded.
+
+Each migration declares the tables it creates with its own MetaData, so that later changes to
+bot/tables.py never rewrite history. Never edit a migration that has shipped; add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+Migration = Callable[[Connection], None]
+
+
+def m001_analyses(conn: Connection) -> None:
+    """The analyses cache: one row per (repo, sha, analyzer key)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "analyses",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("sha", sa.String(40), nullable=False),
+        sa.Column("cache_key", sa.String(300), nullable=False),
+        sa.Column("analyzer", sa.String(200), nullable=False),
+        sa.Column("prompt_version", sa.String(50)),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("analysis_json", sa.Text, nullable=False),
+        sa.Column("coverage_json", sa.Text),
+        sa.Column("raw_output", sa.Text),
+        sa.Column("tokens_in", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("tokens_out", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("latency_ms", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("repo", "sha", "cache_key", name="uq_analyses_commit_key"),
+    )
+    sa.Table(
+        "overviews",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("digest_key", sa.String(64), nullable=False),
+        sa.Column("cache_key", sa.String(300), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("tokens_in", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("tokens_out", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("digest_key", "cache_key", name="uq_overviews_key"),
+    )
+    meta.create_all(conn)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_analyses", m001_analyses),
+]
+
+
+def apply(conn: Connection) -> list[str]:
+    """Apply the migrations not yet recorded, in order; return their names."""
+    meta = sa.MetaData()
+    record = sa.Table(
+        "_migrations",
+        meta,
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+    done = {row[0] for row in conn.execute(sa.select(record.c.name))}
+    applied: list[str] = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        migration(conn)
+        conn.execute(record.insert().values(name=name, applied_at=sa.func.now()))
+        applied.append(name)
+    return applied

@@ -1,0 +1,90 @@
+"""A cache in front of any analyzer: one analysis per (repo, sha, fingerprint + language).
+
+The library defines what a cache must do; bot/store.py keeps the rows. Only successful analyses
+are kept, so a fallback or a failure is tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from digest.analysis.base import Analyzer, Summarizer
+from digest.analysis.overview import Overview, digest_key
+from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Language
+
+
+class AnalysisCache(Protocol):
+    async def get_analysis(self, commit: Commit, key: str) -> AnalyzedCommit | None:
+        """The stored analysis of `commit` under `key`, joined to the commit given."""
+        ...
+
+    async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None: ...
+
+    async def get_overview(self, digest_key: str, key: str) -> str | None: ...
+
+    async def put_overview(
+        self, digest_key: str, key: str, text: str, tokens_in: int = 0, tokens_out: int = 0
+    ) -> None: ...
+
+
+def cache_key(fingerprint: str, language: Language) -> str:
+    return f"{fingerprint}|lang={language}"
+
+
+class CachedAnalyzer:
+    """Serves cached analyses; concurrent requests for one commit share one call."""
+
+    def __init__(self, inner: Analyzer, cache: AnalysisCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.hits = 0
+        self._in_flight: dict[tuple[str, str, str], asyncio.Future[AnalyzedCommit]] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+        key = cache_key(self.inner.fingerprint, language)
+        slot = (commit.repo, commit.sha, key)
+        pending = self._in_flight.get(slot)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[AnalyzedCommit] = asyncio.get_running_loop().create_future()
+        self._in_flight[slot] = future
+        try:
+            result = await self._analyze(commit, language, key)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a waiter-less failure is not "never retrieved"
+            raise
+        finally:
+            del self._in_flight[slot]
+
+    async def _analyze(self, commit: Commit, language: Language, key: str) -> AnalyzedCommit:
+        cached = await self.cache.get_analysis(commit, key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        result = await self.inner.analyze(commit, language)
+        if result.status == AnalysisStatus.OK and result.analysis is not None:
+            await self.cache.put_analysis(result, key)
+        return result
+
+    async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
+        """The inner analyzer's overview, cached per (commits and levels, language, model)."""
+        if not isinstance(self.inner, Summarizer) or not entries:
+            return None
+        day = digest_key(entries, language)
+        key = cache_key(self.inner.fingerprint, language)
+        text = await self.cache.get_overview(day, key)
+        if text is not None:
+            return Overview(text)
+        made = await self.inner.overview(entries, language)
+        if made is not None:
+            await self.cache.put_overview(day, key, made.text, made.tokens_in, made.tokens_out)
+        return made

@@ -1,0 +1,124 @@
+"""The store on real SQLite and real PostgreSQL: migrations and the analyses cache."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import Store, StoreError
+from digest.analysis.cache import CachedAnalyzer, cache_key
+from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
+from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Coverage, Language
+
+WHEN = datetime(2026, 2, 5, tzinfo=UTC)
+
+
+def commit(n: int) -> Commit:
+    return Commit(
+        repo="octo/demo",
+        sha=f"{n:040x}",
+        author_name="A",
+        authored_at=WHEN,
+        committed_at=WHEN,
+        message=f"fix: thing {n}",
+    )
+
+
+class CountingAnalyzer:
+    """A real analyzer (the heuristic) that counts calls and can be told to fail."""
+
+    name = "llm:test"
+    fingerprint = "llm:test|prompt=1"
+
+    def __init__(self, status: AnalysisStatus = AnalysisStatus.OK) -> None:
+        self.calls = 0
+        self.status = status
+
+    async def analyze(self, c: Commit, language: Language) -> AnalyzedCommit:
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        return AnalyzedCommit(
+            commit=c,
+            analysis=analyze_commit(c, language),
+            analyzer=self.name if self.status == AnalysisStatus.OK else "heuristic",
+            language=language,
+            coverage=Coverage(files_total=1, files_full=1),
+            tokens_in=100,
+            tokens_out=20,
+            status=self.status,
+            raw_output='{"raw": true}',
+        )
+
+
+async def test_migrations_are_applied_once_and_recorded(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        assert await store.upgrade() == []  # open() already applied them
+        async with store.engine.connect() as conn:
+            names = (await conn.execute(sa.text("SELECT name FROM _migrations"))).scalars().all()
+        assert names == ["001_analyses"]
+    finally:
+        await store.close()
+    again = await Store.open(database_url)  # an existing database opens in place
+    await again.close()
+
+
+async def test_cache_round_trip_and_one_call_per_commit(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store)
+        commits = [commit(n) for n in range(1, 6)]
+        # The same commit asked for concurrently (two channels) costs one call.
+        first = await asyncio.gather(*(cached.analyze(c, "zh") for c in commits + commits))
+        assert inner.calls == 5
+        assert await store.count_analyses() == 5
+        second = [await cached.analyze(c, "zh") for c in commits]
+        assert inner.calls == 5
+        assert cached.hits == 5
+        assert [s.analysis for s in second] == [f.analysis for f in first[:5]]
+        assert all(s.cached and s.raw_output == '{"raw": true}' for s in second)
+        assert second[0].tokens_in == 100 and second[0].coverage == Coverage(
+            files_total=1, files_full=1
+        )
+        await cached.analyze(commits[0], "en")  # another language is another analysis
+        assert inner.calls == 6
+    finally:
+        await store.close()
+
+
+async def test_fallbacks_are_not_cached(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        failing = CountingAnalyzer(AnalysisStatus.FALLBACK)
+        cached = CachedAnalyzer(failing, store)
+        await cached.analyze(commit(1), "zh")
+        await cached.analyze(commit(1), "zh")
+        assert failing.calls == 2
+        assert await store.count_analyses() == 0
+    finally:
+        await store.close()
+
+
+async def test_put_twice_keeps_one_row(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        entry = await HeuristicAnalyzer().analyze(commit(1), "zh")
+        key = cache_key("k", "zh")
+        await store.put_analysis(entry, key)
+        await store.put_analysis(entry, key)
+        assert await store.count_analyses() == 1
+        await store.put_overview("day", key, "一句话。")
+        await store.put_overview("day", key, "另一句话。")
+        assert await store.get_overview("day", key) == "一句话。"
+    finally:
+        await store.close()
+
+
+async def test_an_unusable_database_is_a_named_error_without_the_password() -> None:
+    with pytest.raises(StoreError) as info:
+        await Store.open("postgresql+asyncpg://bob:s3cretpw@127.0.0.1:1/none")
+    assert "s3cretpw" not in str(info.value)
