@@ -52,8 +52,75 @@ def m001_analyses(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m002_subscriptions(conn: Connection) -> None:
+    """Subscriptions, digest runs (the exactly-once claims) and cursors (the heads covered)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "subscriptions",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("platform", sa.String(20), nullable=False),
+        sa.Column("workspace", sa.String(100), nullable=False),
+        sa.Column("channel", sa.String(100), nullable=False),
+        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("branch", sa.String(255)),
+        sa.Column("at", sa.String(5), nullable=False),
+        sa.Column("tz", sa.String(64), nullable=False),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("min_importance", sa.String(8), nullable=False),
+        sa.Column("paths", sa.Text, nullable=False, server_default="[]"),
+        sa.Column("exclude", sa.Text, nullable=False, server_default="[]"),
+        sa.Column("weekdays_only", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("post_empty", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("platform", "workspace", "channel", "repo", name="uq_subscription"),
+    )
+    sa.Table(
+        "digest_runs",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "subscription_id",
+            sa.Integer,
+            sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("period", sa.String(10), nullable=False),
+        sa.Column("state", sa.String(10), nullable=False),
+        sa.Column("owner", sa.String(100), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("message_ids", sa.Text, nullable=False, server_default="[]"),
+        sa.Column("error", sa.Text),
+        sa.Column("base_sha", sa.String(40)),
+        sa.Column("head_sha", sa.String(40)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("subscription_id", "period", name="uq_run_period"),
+    )
+    sa.Table(
+        "cursors",
+        meta,
+        sa.Column(
+            "subscription_id",
+            sa.Integer,
+            sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("branch", sa.String(255), nullable=False),
+        sa.Column("head_sha", sa.String(40), nullable=False),
+        sa.Column("period", sa.String(10), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
+    ("002_subscriptions", m002_subscriptions),
 ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrations
+from bot.store_channels import ChannelStore
 from bot.tables import analyses, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
@@ -37,7 +38,7 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-class Store:
+class Store(ChannelStore):
     """One engine per process; every method is a short transaction."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:

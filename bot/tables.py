@@ -39,3 +39,56 @@ overviews = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("digest_key", "cache_key", name="uq_overviews_key"),
 )
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(20), nullable=False),
+    sa.Column("workspace", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("repo", sa.String(200), nullable=False),
+    sa.Column("branch", sa.String(255)),
+    sa.Column("at", sa.String(5), nullable=False),
+    sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("min_importance", sa.String(8), nullable=False),
+    sa.Column("paths", sa.Text, nullable=False),
+    sa.Column("exclude", sa.Text, nullable=False),
+    sa.Column("weekdays_only", sa.Boolean, nullable=False),
+    sa.Column("post_empty", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("platform", "workspace", "channel", "repo", name="uq_subscription"),
+)
+
+digest_runs = sa.Table(
+    "digest_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("message_ids", sa.Text, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("base_sha", sa.String(40)),
+    sa.Column("head_sha", sa.String(40)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("subscription_id", "period", name="uq_run_period"),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), primary_key=True),
+    sa.Column("branch", sa.String(255), nullable=False),
+    sa.Column("head_sha", sa.String(40), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from bot import migrations, tables
 from bot.store import Store, StoreError
 from digest.analysis.cache import CachedAnalyzer, cache_key
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
@@ -59,7 +60,7 @@ async def test_migrations_are_applied_once_and_recorded(database_url: str) -> No
         assert await store.upgrade() == []  # open() already applied them
         async with store.engine.connect() as conn:
             names = (await conn.execute(sa.text("SELECT name FROM _migrations"))).scalars().all()
-        assert names == ["001_analyses"]
+        assert names == [name for name, _ in migrations.MIGRATIONS]
     finally:
         await store.close()
     again = await Store.open(database_url)  # an existing database opens in place
@@ -122,3 +123,40 @@ async def test_an_unusable_database_is_a_named_error_without_the_password() -> N
     with pytest.raises(StoreError) as info:
         await Store.open("postgresql+asyncpg://bob:s3cretpw@127.0.0.1:1/none")
     assert "s3cretpw" not in str(info.value)
+
+
+async def test_an_old_database_is_upgraded_in_place(database_url: str) -> None:
+    """A database made by the first release keeps its cached analyses through the upgrade."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    first_only = migrations.MIGRATIONS[:1]
+
+    def apply_first(conn: sa.Connection) -> None:
+        saved = migrations.MIGRATIONS[:]
+        migrations.MIGRATIONS[:] = first_only
+        try:
+            migrations.apply(conn)
+        finally:
+            migrations.MIGRATIONS[:] = saved
+
+    entry = await HeuristicAnalyzer().analyze(commit(1), "zh")
+    async with engine.begin() as conn:
+        await conn.run_sync(apply_first)
+        await conn.execute(
+            tables.analyses.insert().values(
+                repo=entry.commit.repo, sha=entry.commit.sha, cache_key="k",
+                analyzer="heuristic", language="zh", status="ok",
+                analysis_json=entry.analysis.model_dump_json() if entry.analysis else "{}",
+                tokens_in=0, tokens_out=0, latency_ms=0, created_at=WHEN,
+            )
+        )  # fmt: skip
+    await engine.dispose()
+    store = await Store.open(database_url)  # upgrades to the latest schema
+    try:
+        assert await store.count_analyses() == 1
+        assert await store.get_analysis(entry.commit, "k") is not None
+        assert await store.all_subscriptions() == []  # the new tables exist
+        assert await store.upgrade() == []
+    finally:
+        await store.close()
