@@ -9,7 +9,15 @@ from datetime import datetime
 
 from digest.analysis.base import Analyzer, Summarizer
 from digest.analysis.noise import fold_reason
-from digest.models import AnalyzedCommit, Commit, Digest, FoldedCommit, Language, Window
+from digest.models import (
+    AnalyzedCommit,
+    Commit,
+    Digest,
+    FoldedCommit,
+    Language,
+    RepoRef,
+    Window,
+)
 from digest.sources.base import CommitSource, ProgressCallback
 
 
@@ -75,7 +83,35 @@ async def build_digest(
     branch = branch or await source.default_branch()
     # An empty repository lists no commits; asking for its head first would cost a request.
     commits = await source.commits_in_window(branch, window, progress.fetched)
-    commits.sort(key=lambda c: c.committed_at, reverse=True)
+    return await assemble_digest(
+        repo,
+        branch,
+        window,
+        commits,
+        analyzer,
+        language=language,
+        now=now,
+        fold=fold,
+        concurrency=concurrency,
+        progress=progress,
+    )
+
+
+async def assemble_digest(
+    repo: RepoRef,
+    branch: str,
+    window: Window,
+    commits: list[Commit],
+    analyzer: Analyzer,
+    *,
+    language: Language,
+    now: Callable[[], datetime],
+    fold: bool = True,
+    concurrency: int = 8,
+    progress: Progress = Progress(),
+) -> Digest:
+    """Fold, analyse and gather commits already chosen (by a window or a landed range)."""
+    commits = sorted(commits, key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
     entries = await analyse_all(
         analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed

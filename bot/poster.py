@@ -1,0 +1,31 @@
+"""The platform-neutral poster: what Slack, Feishu and the terminal implement to deliver digests.
+
+Exactly-once delivery needs the platform's help after a crash between "posted" and "recorded":
+every post carries a run key, and `find_digest` looks a key up (Slack: message metadata; Feishu:
+the message uuid). A poster that cannot look anything up returns None, and the run posts again.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.records import Target
+from digest.models import Digest
+
+
+class Poster(Protocol):
+    platform: str
+
+    async def post_digest(
+        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        """Post the digest; return the ids of the messages made (the first is the main post).
+
+        `notes` are one-line remarks for the reader, e.g. that a date window stood in for the
+        landed range on a first digest or after a force-push.
+        """
+        ...
+
+    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+        """The message ids of an earlier post with this run key, or None."""
+        ...
