@@ -33,6 +33,8 @@ class RepoRef(Frozen):
     full_name: str
     local_path: str | None = None
     web_url: str | None = None
+    # Private on GitHub: only admins or DIGEST_ALLOWED_REPOS may subscribe a channel to it.
+    private: bool = False
 
     def commit_url(self, sha: str) -> str | None:
         return f"{self.web_url}/commit/{sha}" if self.web_url else None

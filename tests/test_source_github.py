@@ -353,6 +353,9 @@ async def test_private_repo_needs_the_token(
     assert missing.value.repo == "octo/secret"
     assert ref.full_name == "octo/secret"
     assert ref.web_url == "https://github.com/octo/secret"
+    assert ref.private
+    fake.add_repo("octo/open", demo.repo.path)
+    assert not (await make_source("octo/open").repo()).private
 
 
 async def test_bad_token_fails_without_revealing_it(

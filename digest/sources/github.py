@@ -125,7 +125,11 @@ class GitHubSource:
 
     async def repo(self) -> RepoRef:
         data = await self._repo_data()
-        return RepoRef(full_name=str(data["full_name"]), web_url=data.get("html_url"))
+        return RepoRef(
+            full_name=str(data["full_name"]),
+            web_url=data.get("html_url"),
+            private=bool(data.get("private", False)),
+        )
 
     async def default_branch(self) -> str:
         return str((await self._repo_data())["default_branch"])
