@@ -51,6 +51,11 @@ class Settings(BaseSettings):
 
     digest_language: Literal["zh", "en"] = "zh"
     digest_timezone: str = "Asia/Shanghai"
+    digest_time: str = "09:00"  # when a new subscription posts, in its time zone
+    # Comma-separated user ids who may subscribe channels to private repositories.
+    digest_admins: str = ""
+    # Comma-separated globs (my-org/*) of private repositories anyone may subscribe to.
+    digest_allowed_repos: str = ""
 
     @field_validator("digest_timezone")
     @classmethod
@@ -60,6 +65,16 @@ class Settings(BaseSettings):
         except UnknownTimeZone:
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError("must be HH:MM")
+        if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+            raise ValueError("must be a time between 00:00 and 23:59")
+        return f"{int(hours):02d}:{minutes}"
 
     @field_validator("github_api_url", "openai_base_url")
     @classmethod
@@ -74,6 +89,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.digest_admins.split(",") if a.strip())
+
+    @property
+    def allowed_repos(self) -> tuple[str, ...]:
+        return tuple(g.strip() for g in self.digest_allowed_repos.split(",") if g.strip())
 
     @property
     def llm_configured(self) -> bool:
