@@ -6,19 +6,32 @@ from bot.store import StoreError
 from digest.errors import (
     AmbiguousSha,
     AuthenticationFailed,
+    BadCommitUrl,
+    BadDate,
+    BadOption,
+    BadRepoName,
+    BadSha,
     BranchNotFound,
+    CommandError,
     CommitNotFound,
     DigestError,
+    DuplicateOption,
     GitFailed,
+    InputTooLong,
     InvalidDate,
     InvalidRepo,
     InvalidSha,
     InvalidWindow,
     LLMFailure,
+    MissingArgument,
     NotAGitRepository,
+    NotFollowed,
     RateLimited,
     RepoNotFound,
     ServiceUnavailable,
+    TooManyArguments,
+    UnknownCommand,
+    UnknownOption,
     UnknownTimeZone,
     UsageError,
 )
@@ -31,6 +44,19 @@ def _wait_words(seconds: float | None) -> str:
     if seconds < 90:
         return f"in about {max(1, round(seconds))} seconds"
     return f"in about {round(seconds / 60)} minutes"
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """User text quoted for a sentence: clipped, and with control characters escaped (one line)."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _invocation(error: CommandError) -> str:
+    return "/digest" if error.command in (None, "lookup") else f"/digest {error.command}"
+
+
+def _did_you_mean(suggestion: str | None) -> str:
+    return f"; did you mean {suggestion!r}?" if suggestion else "."
 
 
 def describe(error: DigestError) -> str:
@@ -69,6 +95,8 @@ def describe(error: DigestError) -> str:
         case ServiceUnavailable(service=service, detail=detail):
             why = f" ({redact(detail)})" if detail else ""
             return f"{service} is not answering properly{why}; try again later."
+        case NotFollowed(repo=repo):
+            return f"This channel does not follow {repo}: /digest subscribe {repo} first."
         case LLMFailure(kind="auth"):
             return "The LLM endpoint refused the key: check OPENAI_API_KEY (and OPENAI_BASE_URL)."
         case LLMFailure(kind="model", detail=model):
@@ -81,6 +109,34 @@ def describe(error: DigestError) -> str:
             )
         case GitFailed(detail=detail):
             return f"git failed: {redact(detail)}"
+        case InputTooLong(length=length, limit=limit):
+            return f"The command is too long ({length} characters; the limit is {limit})."
+        case UnknownCommand(word=word, suggestion=suggestion):
+            return f"{_shown(word)} is not a command or a commit sha{_did_you_mean(suggestion)}"
+        case BadRepoName(text=text):
+            return f"{_shown(text)} is not a repository: give owner/name or its GitHub URL."
+        case BadSha(text=text):
+            return f"{_shown(text)} is not a commit sha: give 7 to 40 hex characters."
+        case BadCommitUrl(text=text):
+            return (
+                f"{_shown(text)} is not a commit URL: use one like "
+                "https://github.com/owner/name/commit/<sha>."
+            )
+        case BadDate(text=text):
+            return f"{_shown(text)} is not a date: use YYYY-MM-DD."
+        case BadOption(name=name, value=value, reason=reason):
+            return f"Invalid value {_shown(value)} for {name}: {reason}."
+        case UnknownOption(name=name, suggestion=suggestion):
+            return f"{_invocation(error)} has no option {_shown(name)}{_did_you_mean(suggestion)}"
+        case DuplicateOption(name=name):
+            return f"Option {_shown(name)} is given more than once."
+        case TooManyArguments(extra=extra):
+            shown = ", ".join(_shown(word, 40) for word in extra[:3])
+            more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+            noun = "argument" if len(extra) == 1 else "arguments"
+            return f"{_invocation(error)} does not take the {noun} {shown}{more}."
+        case MissingArgument(what=what):
+            return f"{_invocation(error)} needs {what}."
         case UsageError():
             return f"Invalid input: {error}."
         case _:

@@ -152,3 +152,105 @@ class LLMFailure(UpstreamError):
     def disables_endpoint(self) -> bool:
         """After these, every further call would fail the same way: stop calling."""
         return self.kind in ("auth", "model")
+
+
+# ---- the `/digest ...` command grammar (bot/commands.py parses; bot/messages.py words) ----------
+# They live here, not in bot/commands.py, so that bot/messages.py can name them while
+# bot/commands.py imports bot/messages.py (no import cycle).
+
+
+class CommandError(UsageError):
+    """A chat command that does not parse.
+
+    `command` is the subcommand it was for ("subscribe", "lookup" for `<sha>`; None when the
+    first word was not understood); `usage` is the line to show after the sentence. The parser
+    fills both in.
+    """
+
+    command: str | None = None
+    usage: str = ""
+
+
+class InputTooLong(CommandError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.length = length
+        self.limit = limit
+
+
+class UnknownCommand(CommandError):
+    def __init__(self, word: str, suggestion: str | None = None) -> None:
+        super().__init__(word)
+        self.word = word
+        self.suggestion = suggestion
+
+
+class BadRepoName(CommandError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class BadSha(CommandError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class BadCommitUrl(CommandError):
+    """A URL that is not a commit page of a GitHub host we serve."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class BadDate(CommandError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class BadOption(CommandError):
+    """`reason` says what a valid value looks like ("use zh or en")."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(name, value, reason)
+        self.name = name
+        self.value = value
+        self.reason = reason
+
+
+class UnknownOption(CommandError):
+    def __init__(self, name: str, suggestion: str | None = None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.suggestion = suggestion
+
+
+class DuplicateOption(CommandError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class TooManyArguments(CommandError):
+    def __init__(self, extra: tuple[str, ...]) -> None:
+        super().__init__(*extra)
+        self.extra = extra
+
+
+class MissingArgument(CommandError):
+    """`what` is a noun phrase: "a repository (owner/name)"."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class NotFollowed(UsageError):
+    """A channel command about a repository the channel does not follow."""
+
+    def __init__(self, repo: str) -> None:
+        super().__init__(repo)
+        self.repo = repo
