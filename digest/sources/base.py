@@ -46,6 +46,12 @@ class CommitSource(Protocol):
         """Commits reachable from `head` and not from `base` (`git log base..head`)."""
         ...
 
+    async def is_ancestor(self, base: str, head: str) -> bool:
+        """Whether `base` is reachable from `head`: False after a force-push, or when `base`
+        is unknown (a rewritten history may have dropped it). Callers pass a `head` they just
+        read; GitHub cannot say which side is unknown and answers False for either."""
+        ...
+
     async def aclose(self) -> None:
         """Release threads and connections."""
         ...

@@ -339,5 +339,16 @@ class GitSource:
         shas = [line.strip() for line in listed.lines if line.strip()]
         return await self._details(shas, progress)
 
+    async def is_ancestor(self, base: str, head: str) -> bool:
+        repo = await self.repo()
+        head_sha = await self._resolve(head) if _is_plain_ref(head) else None
+        if head_sha is None:
+            raise CommitNotFound(repo.full_name, head)
+        base_sha = await self._resolve(base) if _is_plain_ref(base) else None
+        if base_sha is None:
+            return False
+        found = await self._run("merge-base", "--is-ancestor", base_sha, head_sha, ok=(0, 1))
+        return found.code == 0
+
     async def aclose(self) -> None:
         """Nothing to release: each call's git process is finished when the call returns."""

@@ -201,6 +201,28 @@ class GitHubSource:
         )
         return _newest_first(list(reversed(commits)))  # GitHub lists them oldest first
 
+    async def is_ancestor(self, base: str, head: str) -> bool:
+        """One compare request: its `status` is "ahead" or "identical" when `base` is an
+        ancestor of `head`; GitHub answers 404 when `base` is gone or shares no history."""
+        check_ref(base)
+        check_ref(head)
+        name = (await self.repo()).full_name
+
+        def status() -> str:
+            comparison = self._gh_repo().compare(base, head, comparison_commits_per_page=1)
+            return str(comparison.raw_data["status"])
+
+        try:
+            answer = await self._call(
+                status,
+                lambda code, _: (
+                    CommitNotFound(name, f"{base}...{head}") if code in (404, 422) else None
+                ),
+            )
+        except CommitNotFound:
+            return False
+        return answer in ("ahead", "identical")
+
     async def aclose(self) -> None:
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
         with self._clients_lock:
