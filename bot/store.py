@@ -43,10 +43,14 @@ class Store(ChannelStore):
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
-        self._now = clock or (lambda: datetime.now(UTC))
+        source = clock or (lambda: datetime.now(UTC))
+        # Stored in UTC always: SQLite keeps a datetime's wall time and drops its offset.
+        self._now = lambda: source().astimezone(UTC)
 
     @classmethod
-    async def open(cls, url: str, *, clock: Callable[[], datetime] | None = None) -> Store:
+    async def open(
+        cls, url: str, *, clock: Callable[[], datetime] | None = None, upgrade: bool = True
+    ) -> Store:
         """Connect and bring the schema up to date (migrations run at every start)."""
         try:
             engine = create_async_engine(url, pool_pre_ping=True)
@@ -56,7 +60,11 @@ class Store(ChannelStore):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine, clock)
         try:
-            await store.upgrade()
+            if upgrade:
+                await store.upgrade()
+            else:
+                async with engine.connect() as conn:  # reachable?
+                    await conn.execute(sa.text("SELECT 1"))
         except Exception as exc:
             await engine.dispose()
             raise StoreError(safe_url(url), f"{type(exc).__name__}: {_first_line(exc)}") from None
