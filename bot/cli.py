@@ -16,6 +16,8 @@ from typing import TextIO
 from bot.config import Settings, SettingsError, load_settings
 from bot.messages import describe, exit_status
 from bot.progress import ProgressBars
+from bot.store import Store
+from bot.terminal import chat
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
 from digest.errors import DigestError, InvalidSha, UsageError
 from digest.models import Language
@@ -29,6 +31,8 @@ REPORT_USAGE = (
     "digest report REPO [--date D | --since S [--until U]] [--tz TZ] [--branch B] "
     "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json] [-o FILE]"
 )
+CHAT_USAGE = "digest chat [--user NAME]"
+DB_USAGE = "digest db upgrade"
 SHOW_USAGE = (
     "digest show REPO SHA [--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json]"
 )
@@ -78,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("repo", metavar="REPO")
     show.add_argument("sha", metavar="SHA")
     common(show)
+
+    chat = sub.add_parser(
+        "chat",
+        usage=CHAT_USAGE,
+        help="the bot's commands at a local prompt, with the daily schedule",
+        description="Type what you would after /digest in Slack; digests print here.",
+    )
+    chat.add_argument("--user", metavar="NAME", help="who is typing (default: your login)")
+
+    db = sub.add_parser("db", usage=DB_USAGE, help="the database (DIGEST_DATABASE_URL)")
+    db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
     return parser
 
 
@@ -147,6 +162,15 @@ async def _show(args: argparse.Namespace, settings: Settings, err: TextIO) -> st
     return render_commit_markdown(entry, language)
 
 
+async def _db_upgrade(settings: Settings) -> list[str]:
+    """Open the store without migrating, then migrate, to report what was applied."""
+    store = await Store.open(settings.digest_database_url, upgrade=False)
+    try:
+        return await store.upgrade()
+    finally:
+        await store.close()
+
+
 def _tell(run: AnalyzerRun, err: TextIO) -> None:
     """Which analyzer and model wrote the output, on stderr (stdout is the report alone)."""
     summary = run.summary()
@@ -178,13 +202,23 @@ def main(
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the error (or the help)
         return int(exc.code or 0)
-    usage = REPORT_USAGE if args.command == "report" else SHOW_USAGE
+    usage = {"report": REPORT_USAGE, "show": SHOW_USAGE, "chat": CHAT_USAGE}.get(
+        args.command, DB_USAGE
+    )
     try:
         settings = load_settings(env_file)
     except SettingsError as exc:
         err.write("digest: error: settings are invalid: " + "; ".join(exc.problems) + "\n")
         return 2
     try:
+        if args.command == "chat":
+            return asyncio.run(
+                chat(settings, stdin=sys.stdin, stdout=out, clock=clock, user=args.user)
+            )
+        if args.command == "db":
+            applied = asyncio.run(_db_upgrade(settings))
+            out.write(f"database is up to date ({len(applied)} migrations applied now)\n")
+            return 0
         if args.command == "report":
             text = asyncio.run(_report(args, settings, clock, err))
         else:
@@ -199,7 +233,8 @@ def main(
         err.write("digest: interrupted\n")
         return 130
     except OSError as exc:
-        err.write(f"digest: error: cannot write {args.output or 'the output'}: {exc.strerror}.\n")
+        target = getattr(args, "output", None) or "the output"
+        err.write(f"digest: error: cannot write {target}: {exc.strerror}.\n")
         return 1
     except Exception as exc:  # a bug of ours: one line, and the details only on request
         if os.environ.get("DIGEST_DEBUG"):

@@ -91,9 +91,12 @@ def llm_config(settings: Settings) -> LLMConfig:
 
 
 @asynccontextmanager
-async def analyzer_for(choice: str, settings: Settings) -> AsyncIterator[AnalyzerRun]:
+async def analyzer_for(
+    choice: str, settings: Settings, store: Store | None = None
+) -> AsyncIterator[AnalyzerRun]:
     """`auto` = llm when an endpoint is configured, else heuristic. The llm analyzer comes with
-    the analyses cache of the store, so running a report twice makes no second call."""
+    the analyses cache of the store (the one given, or one opened here), so running a report
+    twice makes no second call."""
     use_llm = choice == "llm" or (choice == "auto" and settings.llm_configured)
     if not use_llm:
         yield AnalyzerRun(HeuristicAnalyzer())
@@ -102,11 +105,13 @@ async def analyzer_for(choice: str, settings: Settings) -> AsyncIterator[Analyze
         raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
     llm = LLMAnalyzer(llm_config(settings))
     try:
-        store = await Store.open(settings.digest_database_url)
+        own = store is None
+        cache = store or await Store.open(settings.digest_database_url)
         try:
-            cached = CachedAnalyzer(llm, store)
+            cached = CachedAnalyzer(llm, cache)
             yield AnalyzerRun(cached, llm=llm, cache=cached)
         finally:
-            await store.close()
+            if own:
+                await cache.close()
     finally:
         await llm.aclose()

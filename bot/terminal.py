@@ -1,0 +1,125 @@
+"""`digest chat`: the bot's commands typed at a local prompt, digests printed to the terminal.
+
+The same Command/Reply path and the same store as Slack and Feishu, so a new user can try
+subscribing and the daily schedule without a chat workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from bot.config import Settings
+from bot.execute import Context, Reply, ReplyKind, handle
+from bot.records import Target
+from bot.scheduler import DigestScheduler
+from bot.store import Store
+from bot.wiring import analyzer_for, open_source
+from digest.models import Digest
+from digest.render.markdown import render_commit_markdown, render_markdown
+
+PROMPT = "digest> "
+GREETING = (
+    "Commit Digest chat: type a command as you would after /digest in Slack "
+    "(help, subscribe owner/repo, list, now, <sha>); quit or Ctrl-D to leave."
+)
+
+
+class TerminalPoster:
+    """Scheduled digests go to the terminal; a terminal cannot be searched, so a post after a
+    crash between printing and recording is printed again."""
+
+    platform = "terminal"
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    async def post_digest(
+        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        lines = [f"\n📰 scheduled digest · {digest.repo.full_name} · {run_key}"]
+        lines += [f"   {note}" for note in notes]
+        self._out.write("\n".join(lines) + "\n" + render_markdown(digest) + "\n")
+        self._out.flush()
+        return (run_key,)
+
+    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+        return None
+
+
+def render_reply(reply: Reply) -> str:
+    """A Reply as terminal text: the sentence, then the usage or the analysis or the digests."""
+    parts = [reply.text]
+    if reply.kind == ReplyKind.ERROR and reply.usage:
+        parts.append(reply.usage)
+    if reply.analysis is not None:
+        parts.append(render_commit_markdown(reply.analysis, reply.analysis.language))
+    parts += [render_markdown(digest) for digest in reply.digests]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+async def chat(
+    settings: Settings,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    clock: Callable[[], datetime],
+    user: str | None = None,
+) -> int:
+    """Read commands until EOF or `quit`; run the schedule meanwhile."""
+    user = user or getpass.getuser()
+    target = Target(platform="terminal", workspace="local", channel=user)
+    store = await Store.open(settings.digest_database_url)
+    try:
+        async with analyzer_for("auto", settings, store) as run:
+            scheduler = DigestScheduler(
+                store,
+                lambda repo: open_source(repo, settings),
+                run.analyzer,
+                {"terminal": TerminalPoster(stdout)},
+                clock=clock,
+                replica=f"chat-{uuid.uuid4().hex[:8]}",
+                concurrency=settings.digest_llm_concurrency,
+            )
+
+            async def changed() -> None:
+                scheduler.notify_changed()
+
+            ctx = Context(
+                target=target,
+                user=user,
+                settings=settings,
+                store=store,
+                open_source=lambda repo: open_source(repo, settings),
+                analyzer=run.analyzer,
+                clock=clock,
+                on_change=changed,
+            )
+            await scheduler.start()
+            try:
+                await _loop(ctx, stdin, stdout)
+            finally:
+                await scheduler.shutdown()
+    finally:
+        await store.close()
+    return 0
+
+
+async def _loop(ctx: Context, stdin: TextIO, stdout: TextIO) -> None:
+    stdout.write(GREETING + "\n")
+    while True:
+        stdout.write(PROMPT)
+        stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line or line.strip().lower() in ("quit", "exit", ":q"):
+            stdout.write("\n")
+            return
+        if not line.strip():
+            continue
+        reply = await handle(line.strip(), ctx)
+        stdout.write(render_reply(reply))
+        stdout.flush()
