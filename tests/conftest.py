@@ -85,3 +85,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
             pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
         pytest.skip(problem)
     return PG_URL
+
+
+@pytest.fixture
+async def postgres_url() -> str:
+    """A fresh, empty PostgreSQL database; skips without one, but never in CI."""
+    problem = await _reset_postgres(PG_URL)
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
+        pytest.skip(problem)
+    return PG_URL

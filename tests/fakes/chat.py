@@ -1,0 +1,109 @@
+"""A minimal chat platform for the replica tests: posts with a run key, looked up by run key.
+
+It stands where Slack or Feishu stand (Slack finds a post by its metadata, Feishu by the message
+uuid), so the scheduler's exactly-once path can be driven from several processes before those
+platforms' own posters exist. `ChatPoster` is the client side, implementing bot.poster.Poster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.records import Target
+from digest.models import Digest
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    channel: str
+    run_key: str
+    repo: str
+    shas: tuple[str, ...]
+    pid: int
+
+
+class FakeChat:
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> FakeChat:
+        app = web.Application()
+        app.router.add_post("/api/post", self._post)
+        app.router.add_get("/api/find", self._find)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _post(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        post = Post(
+            id=f"m-{len(self.posts) + 1}",
+            channel=body["channel"],
+            run_key=body["run_key"],
+            repo=body["repo"],
+            shas=tuple(body["shas"]),
+            pid=int(body["pid"]),
+        )
+        self.posts.append(post)
+        return web.json_response({"ok": True, "id": post.id})
+
+    async def _find(self, request: web.Request) -> web.Response:
+        channel, key = request.query["channel"], request.query["run_key"]
+        ids = [p.id for p in self.posts if p.channel == channel and p.run_key == key]
+        return web.json_response({"ok": True, "ids": ids})
+
+
+class ChatPoster:
+    """Posts to FakeChat over HTTP (blocking calls in a thread, as a simple SDK would)."""
+
+    platform = "chat"
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self.pid = pid
+
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    async def post_digest(
+        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        shas = [c.sha for c in digest.all_commits()]
+        payload = {
+            "channel": target.channel,
+            "run_key": run_key,
+            "repo": digest.repo.full_name,
+            "shas": shas,
+            "pid": self.pid,
+        }
+        answer = await asyncio.to_thread(self._call, "POST", "/api/post", payload)
+        return (str(answer["id"]),)
+
+    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+        query = urllib.parse.urlencode({"channel": target.channel, "run_key": run_key})
+        answer = await asyncio.to_thread(self._call, "GET", f"/api/find?{query}")
+        ids = tuple(str(i) for i in answer["ids"])
+        return ids or None
