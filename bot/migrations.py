@@ -118,9 +118,25 @@ def m002_subscriptions(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m003_analysis_claims(conn: Connection) -> None:
+    """Who is analysing a commit right now, so replicas wait for one call instead of making two."""
+    meta = sa.MetaData()
+    sa.Table(
+        "analysis_claims",
+        meta,
+        sa.Column("repo", sa.String(200), primary_key=True),
+        sa.Column("sha", sa.String(40), primary_key=True),
+        sa.Column("cache_key", sa.String(300), primary_key=True),
+        sa.Column("owner", sa.String(100), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
     ("002_subscriptions", m002_subscriptions),
+    ("003_analysis_claims", m003_analysis_claims),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrations
 from bot.store_channels import ChannelStore
-from bot.tables import analyses, overviews
+from bot.tables import analyses, analysis_claims, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
 
@@ -142,6 +142,42 @@ class Store(ChannelStore):
         async with self.engine.connect() as conn:
             value = await conn.scalar(sa.select(sa.func.count()).select_from(analyses))
         return int(value or 0)
+
+    async def claim_analysis(
+        self, repo: str, sha: str, key: str, owner: str, lease: timedelta
+    ) -> bool:
+        """Become the one replica analysing (repo, sha, key), or learn that another is."""
+        now = self._now()
+        where = [
+            analysis_claims.c.repo == repo,
+            analysis_claims.c.sha == sha,
+            analysis_claims.c.cache_key == key,
+        ]
+        statement = (
+            self._insert(analysis_claims)
+            .values(repo=repo, sha=sha, cache_key=key, owner=owner, lease_until=now + lease)
+            .on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
+        )
+        async with self.engine.begin() as conn:
+            if (await conn.execute(statement)).rowcount == 1:
+                return True
+            taken = await conn.execute(
+                analysis_claims.update()
+                .where(*where, analysis_claims.c.lease_until < now)
+                .values(owner=owner, lease_until=now + lease)
+            )
+        return taken.rowcount == 1
+
+    async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                analysis_claims.delete().where(
+                    analysis_claims.c.repo == repo,
+                    analysis_claims.c.sha == sha,
+                    analysis_claims.c.cache_key == key,
+                    analysis_claims.c.owner == owner,
+                )
+            )
 
     # -- day overviews --
 

@@ -92,3 +92,13 @@ cursors = sa.Table(
     sa.Column("period", sa.String(10), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+analysis_claims = sa.Table(
+    "analysis_claims",
+    metadata,
+    sa.Column("repo", sa.String(200), primary_key=True),
+    sa.Column("sha", sa.String(40), primary_key=True),
+    sa.Column("cache_key", sa.String(300), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -158,5 +158,37 @@ async def test_an_old_database_is_upgraded_in_place(database_url: str) -> None:
         assert await store.get_analysis(entry.commit, "k") is not None
         assert await store.all_subscriptions() == []  # the new tables exist
         assert await store.upgrade() == []
+    finally:
+        await store.close()
+
+
+async def test_replicas_sharing_a_cache_make_one_call_per_commit(database_url: str) -> None:
+    """Two channels following one repository, served by two replicas: one analysis each."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    try:
+        inner = CountingAnalyzer()
+        replicas = [CachedAnalyzer(inner, s, poll=0.02) for s in stores]
+        commits = [commit(n) for n in range(1, 7)]
+        results = await asyncio.gather(*(r.analyze(c, "zh") for c in commits for r in replicas))
+        assert inner.calls == 6
+        assert {r.commit.sha for r in results} == {c.sha for c in commits}
+        assert sum(r.hits for r in replicas) == 6
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        assert await store.claim_analysis(c.repo, c.sha, key, "dead", timedelta(seconds=0.3))
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store, poll=0.05)
+        result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=10)
+        assert result.status == AnalysisStatus.OK and inner.calls == 1
+        # Released after use: the next one claims at once.
+        assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
     finally:
         await store.close()

@@ -7,6 +7,8 @@ are kept, so a fallback or a failure is tried again on the next run.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from typing import Protocol
 
 from digest.analysis.base import Analyzer, Summarizer
@@ -20,6 +22,14 @@ class AnalysisCache(Protocol):
         ...
 
     async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None: ...
+
+    async def claim_analysis(
+        self, repo: str, sha: str, key: str, owner: str, lease: timedelta
+    ) -> bool:
+        """True when this process may analyse the commit now; False while another one does."""
+        ...
+
+    async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None: ...
 
     async def get_overview(self, digest_key: str, key: str) -> str | None: ...
 
@@ -35,11 +45,22 @@ def cache_key(fingerprint: str, language: Language) -> str:
 class CachedAnalyzer:
     """Serves cached analyses; concurrent requests for one commit share one call."""
 
-    def __init__(self, inner: Analyzer, cache: AnalysisCache) -> None:
+    def __init__(
+        self,
+        inner: Analyzer,
+        cache: AnalysisCache,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        poll: float = 0.5,
+    ) -> None:
         self.inner = inner
         self.cache = cache
         self.name = inner.name
         self.hits = 0
+        self.lease = lease
+        self.poll = poll
+        # Who we are to other replicas sharing the cache.
+        self.owner = f"analyzer-{uuid.uuid4().hex[:12]}"
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[AnalyzedCommit]] = {}
 
     @property
@@ -66,14 +87,36 @@ class CachedAnalyzer:
             del self._in_flight[slot]
 
     async def _analyze(self, commit: Commit, language: Language, key: str) -> AnalyzedCommit:
-        cached = await self.cache.get_analysis(commit, key)
+        cached = await self._claim_or_wait(commit, key)
         if cached is not None:
             self.hits += 1
             return cached
-        result = await self.inner.analyze(commit, language)
-        if result.status == AnalysisStatus.OK and result.analysis is not None:
-            await self.cache.put_analysis(result, key)
+        try:
+            result = await self.inner.analyze(commit, language)
+            if result.status == AnalysisStatus.OK and result.analysis is not None:
+                await self.cache.put_analysis(result, key)
+        finally:
+            await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
         return result
+
+    async def _claim_or_wait(self, commit: Commit, key: str) -> AnalyzedCommit | None:
+        """The cached analysis, or None once this process holds the claim to make it.
+
+        Another replica analysing the same commit (two channels following one repository)
+        is waited for, so the commit costs one call; a claim whose holder died expires.
+        """
+        while True:
+            cached = await self.cache.get_analysis(commit, key)
+            if cached is not None:
+                return cached
+            if await self.cache.claim_analysis(
+                commit.repo, commit.sha, key, self.owner, self.lease
+            ):
+                made = await self.cache.get_analysis(commit, key)  # made while we asked?
+                if made is not None:
+                    await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
+                return made
+            await asyncio.sleep(self.poll)
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
         """The inner analyzer's overview, cached per (commits and levels, language, model)."""
