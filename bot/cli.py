@@ -1,4 +1,4 @@
-"""The `digest` command: report and show (serve, chat and db come with the bot)."""
+"""The `digest` command: report, show, chat, serve and db."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import TextIO
 from bot.config import Settings, SettingsError, load_settings
 from bot.messages import describe, exit_status
 from bot.progress import ProgressBars
+from bot.serve import serve
 from bot.store import Store
 from bot.terminal import chat
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
@@ -32,6 +33,7 @@ REPORT_USAGE = (
     "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json] [-o FILE]"
 )
 CHAT_USAGE = "digest chat [--user NAME]"
+SERVE_USAGE = "digest serve"
 DB_USAGE = "digest db upgrade"
 SHOW_USAGE = (
     "digest show REPO SHA [--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json]"
@@ -90,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Type what you would after /digest in Slack; digests print here.",
     )
     chat.add_argument("--user", metavar="NAME", help="who is typing (default: your login)")
+
+    sub.add_parser(
+        "serve",
+        usage=SERVE_USAGE,
+        help="run the bot: Slack (HTTP or Socket Mode) and the daily schedule",
+        description="Settings come from the environment and .env (see README).",
+    )
 
     db = sub.add_parser("db", usage=DB_USAGE, help="the database (DIGEST_DATABASE_URL)")
     db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
@@ -202,9 +211,12 @@ def main(
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the error (or the help)
         return int(exc.code or 0)
-    usage = {"report": REPORT_USAGE, "show": SHOW_USAGE, "chat": CHAT_USAGE}.get(
-        args.command, DB_USAGE
-    )
+    usage = {
+        "report": REPORT_USAGE,
+        "show": SHOW_USAGE,
+        "chat": CHAT_USAGE,
+        "serve": SERVE_USAGE,
+    }.get(args.command, DB_USAGE)
     try:
         settings = load_settings(env_file)
     except SettingsError as exc:
@@ -215,6 +227,8 @@ def main(
             return asyncio.run(
                 chat(settings, stdin=sys.stdin, stdout=out, clock=clock, user=args.user)
             )
+        if args.command == "serve":
+            return asyncio.run(serve(settings, clock=clock, out=out))
         if args.command == "db":
             applied = asyncio.run(_db_upgrade(settings))
             out.write(f"database is up to date ({len(applied)} migrations applied now)\n")

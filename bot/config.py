@@ -49,6 +49,13 @@ class Settings(BaseSettings):
 
     digest_database_url: str = DEFAULT_DATABASE_URL
 
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # Socket Mode when set
+    slack_api_url: str | None = None  # another Web API base (tests, proxies)
+    digest_public_url: str | None = None  # where /reports/... is served, for links in posts
+    digest_port: int = Field(default=3000, ge=1, le=65535)
+
     digest_language: Literal["zh", "en"] = "zh"
     digest_timezone: str = "Asia/Shanghai"
     digest_time: str = "09:00"  # when a new subscription posts, in its time zone
@@ -76,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a time between 00:00 and 23:59")
         return f"{int(hours):02d}:{minutes}"
 
-    @field_validator("github_api_url", "openai_base_url")
+    @field_validator("github_api_url", "openai_base_url", "slack_api_url", "digest_public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -97,6 +104,12 @@ class Settings(BaseSettings):
     @property
     def allowed_repos(self) -> tuple[str, ...]:
         return tuple(g.strip() for g in self.digest_allowed_repos.split(",") if g.strip())
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
 
     @property
     def llm_configured(self) -> bool:

@@ -181,7 +181,7 @@ async def _subscribe(command: Subscribe, ctx: Context) -> Reply:
         "at": ctx.settings.digest_time,
         "tz": ctx.settings.digest_timezone,
         "language": ctx.settings.digest_language,
-        "min_importance": Importance.LOW,
+        "min_importance": Importance.HIGH,  # the post details high items; min:medium shows more
         "paths": (),
         "exclude": (),
         "weekdays_only": False,

@@ -26,9 +26,11 @@ from digest.errors import (
     MissingArgument,
     NotAGitRepository,
     NotFollowed,
+    NothingToServe,
     RateLimited,
     RepoNotFound,
     ServiceUnavailable,
+    SlackRefused,
     TooManyArguments,
     UnknownCommand,
     UnknownOption,
@@ -90,6 +92,16 @@ def describe(error: DigestError) -> str:
             return f"Commit {ref!r} was not found in {repo}."
         case AuthenticationFailed(service=service):
             return f"{service} refused the credentials: check GITHUB_TOKEN and its access."
+        case SlackRefused(setting=setting, error=code):
+            return (
+                f"Slack refused {setting} ({redact(code)}): check the token and the app's settings."
+            )
+        case NothingToServe():
+            return (
+                "No chat platform is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+                "(HTTP) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); "
+                "`digest chat` works without any."
+            )
         case RateLimited(service=service, reset_in_seconds=seconds):
             return f"{service}'s rate limit is exhausted; try again {_wait_words(seconds)}."
         case ServiceUnavailable(service=service, detail=detail):

@@ -10,19 +10,26 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.records import Target
-from digest.models import Digest
+from digest.models import Digest, Importance
 
 
 class Poster(Protocol):
     platform: str
 
     async def post_digest(
-        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+        self,
+        target: Target,
+        digest: Digest,
+        *,
+        run_key: str,
+        notes: tuple[str, ...] = (),
+        min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
         """Post the digest; return the ids of the messages made (the first is the main post).
 
         `notes` are one-line remarks for the reader, e.g. that a date window stood in for the
-        landed range on a first digest or after a force-push.
+        landed range on a first digest or after a force-push. Items below `min_importance`
+        are counted but not detailed (the subscription's `min:` option).
         """
         ...
 

@@ -200,6 +200,7 @@ class Runner:
             digest,
             run_key=run_key(run),
             notes=notes_for(plan, sub.language, late_since=due),
+            min_importance=sub.min_importance,
         )
         if not await self.store.finish_run(
             run.id, self.replica, RunState.POSTED, message_ids=ids, cursor=cursor

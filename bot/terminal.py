@@ -19,7 +19,7 @@ from bot.records import Target
 from bot.scheduler import DigestScheduler
 from bot.store import Store
 from bot.wiring import analyzer_for, open_source
-from digest.models import Digest
+from digest.models import Digest, Importance
 from digest.render.markdown import render_commit_markdown, render_markdown
 
 PROMPT = "digest> "
@@ -39,7 +39,13 @@ class TerminalPoster:
         self._out = out
 
     async def post_digest(
-        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+        self,
+        target: Target,
+        digest: Digest,
+        *,
+        run_key: str,
+        notes: tuple[str, ...] = (),
+        min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
         lines = [f"\n📰 scheduled digest · {digest.repo.full_name} · {run_key}"]
         lines += [f"   {note}" for note in notes]

@@ -94,6 +94,19 @@ class AuthenticationFailed(UpstreamError):
         self.service = service
 
 
+class SlackRefused(UpstreamError):
+    """Slack refused a configured token; `setting` names it (the token is never shown)."""
+
+    def __init__(self, setting: str, error: str) -> None:
+        super().__init__(setting, error)
+        self.setting = setting
+        self.error = error
+
+
+class NothingToServe(UsageError):
+    """`digest serve` without any chat platform configured."""
+
+
 class RateLimited(UpstreamError):
     """Still limited after waiting as long as we are allowed to."""
 

@@ -20,7 +20,7 @@ from bot.scheduler import DigestScheduler
 from bot.store import Store
 from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
-from digest.models import AnalyzedCommit, Commit, Digest, Language
+from digest.models import AnalyzedCommit, Commit, Digest, Importance, Language
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
 from tests.gitrepo import GitRepo
@@ -81,7 +81,13 @@ class RecordingPoster:
     lookups: list[str] = field(default_factory=list)
 
     async def post_digest(
-        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+        self,
+        target: Target,
+        digest: Digest,
+        *,
+        run_key: str,
+        notes: tuple[str, ...] = (),
+        min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
         self.calls += 1
         if self.calls in self.fail_calls:

@@ -81,6 +81,24 @@ class Labels:
     stats_fallback: str  # {n}
     list_sep: str  # between localized names: change types, fold reasons
     colon: str  # after a bold field label
+    # Chat posts (the Slack message; labels a card may share).
+    post_title: str  # {repo} {window}
+    post_window: str  # {start} {end} {tz}
+    cell_time: str
+    cell_author: str
+    cell_commit: str
+    cell_level: str
+    table_part: str  # {first} {last} {total}
+    not_shown: str  # {n}
+    folded_one: str  # {n} {reason}
+    folded_many: str  # {n} {detail}
+    thread_hint: str
+    report_attached: str
+    report_link: str
+    continued: str  # {n} {total}
+    # Feishu cards.
+    details_button: str  # posts an item's full analysis as a reply
+    card_hint: str
 
     def importance_label(self, level: Importance) -> str:
         """`🔴 高` / `🔴 High`: the emoji and the name, as the table and the fields show them."""
@@ -182,6 +200,22 @@ ZH = Labels(
     stats_fallback="其中 {n} 个由启发式分析器代写（大模型分析失败）",
     list_sep=" / ",
     colon="：",
+    post_title="📰 {repo} · 每日更新 · {window}",
+    post_window="{start} → {end} ({tz})",
+    cell_time="时间",
+    cell_author="作者",
+    cell_commit="提交",
+    cell_level="级别",
+    table_part="📋 提交 {first}–{last} / {total}",
+    not_shown="另有 {n} 个较低重要度的提交未展开（见上表）",
+    folded_one=FOLDED_EMOJI + " 另有 {n} 个{reason}已折叠",
+    folded_many=FOLDED_EMOJI + " 另有 {n} 个提交已折叠（{detail}）",
+    thread_hint="🧵 每个展开条目的完整分析见本帖回复",
+    report_attached="📄 完整报告见回复中的附件",
+    report_link="📄 完整报告",
+    continued="（续 {n}/{total}）",
+    details_button="📨 发送完整分析到回复",
+    card_hint="🔽 展开条目查看完整分析；条目中的按钮会把它发到回复中",
 )
 
 EN = Labels(
@@ -250,6 +284,22 @@ EN = Labels(
     stats_fallback="{n} written by the heuristic because the LLM failed",
     list_sep=" / ",
     colon=": ",
+    post_title="📰 {repo} · Daily update · {window}",
+    post_window="{start} → {end} ({tz})",
+    cell_time="Time",
+    cell_author="Author",
+    cell_commit="Commit",
+    cell_level="Level",
+    table_part="📋 Commits {first}–{last} of {total}",
+    not_shown="Lower-importance commits not shown here: {n} (see the table)",
+    folded_one=FOLDED_EMOJI + " {n} more folded: {reason}",
+    folded_many=FOLDED_EMOJI + " {n} more folded ({detail})",
+    thread_hint="🧵 The full analysis of each item is in the replies",
+    report_attached="📄 Full report: attached in the replies",
+    report_link="📄 Full report",
+    continued="(continued {n}/{total})",
+    details_button="📨 Post the full analysis as a reply",
+    card_hint="🔽 Expand an item for its full analysis; its button posts it as a reply",
 )
 
 _BY_LANGUAGE: Mapping[Language, Labels] = MappingProxyType({"zh": ZH, "en": EN})

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.records import Target
-from digest.models import Digest
+from digest.models import Digest, Importance
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,13 @@ class ChatPoster:
             return json.loads(response.read())
 
     async def post_digest(
-        self, target: Target, digest: Digest, *, run_key: str, notes: tuple[str, ...] = ()
+        self,
+        target: Target,
+        digest: Digest,
+        *,
+        run_key: str,
+        notes: tuple[str, ...] = (),
+        min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
         shas = [c.sha for c in digest.all_commits()]
         payload = {
