@@ -1,0 +1,74 @@
+"""The HTTP side of the bot (aiohttp): /slack/events and /healthz.
+
+Slack requests are verified twice over: Bolt checks the signature and its 5-minute window, and in
+front of it a replay guard refuses a correctly signed request it has already seen, so a captured
+request cannot be played again within the window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+
+WINDOW_SECONDS = 60 * 5
+
+
+class ReplayGuard:
+    """Signatures seen in the last five minutes (a signature covers timestamp and body)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, limit: int = 100_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._clock = clock
+        self._limit = limit
+
+    def first_time(self, signature: str) -> bool:
+        now = self._clock()
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if now - at <= WINDOW_SECONDS and len(self._seen) < self._limit:
+                break
+            del self._seen[oldest]
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        return True
+
+
+def slack_handler(
+    app: AsyncApp, signing_secret: str, guard: ReplayGuard
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    verifier = SignatureVerifier(signing_secret)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not verifier.is_valid_request(body, headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        if not guard.first_time(headers.get("x-slack-signature", "")):
+            return web.json_response({"error": "replayed request"}, status=401)
+        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    return handle
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def make_web_app(
+    *, slack: AsyncApp | None = None, slack_signing_secret: str | None = None
+) -> web.Application:
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    if slack is not None and slack_signing_secret:
+        app.router.add_post(
+            "/slack/events", slack_handler(slack, slack_signing_secret, ReplayGuard())
+        )
+    return app
