@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # Socket Mode when set
     slack_api_url: str | None = None  # another Web API base (tests, proxies)
+    feishu_app_id: str | None = None
+    feishu_app_secret: SecretStr | None = None
+    feishu_verification_token: SecretStr | None = None
+    feishu_encrypt_key: SecretStr | None = None
+    feishu_api_url: str | None = None  # Lark international, tests: an origin like https://host
     digest_public_url: str | None = None  # where /reports/... is served, for links in posts
     digest_port: int = Field(default=3000, ge=1, le=65535)
 
@@ -83,7 +88,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a time between 00:00 and 23:59")
         return f"{int(hours):02d}:{minutes}"
 
-    @field_validator("github_api_url", "openai_base_url", "slack_api_url", "digest_public_url")
+    @field_validator(
+        "github_api_url", "openai_base_url", "slack_api_url", "digest_public_url", "feishu_api_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -110,6 +117,10 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and (
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
+
+    @property
+    def feishu_configured(self) -> bool:
+        return self.feishu_app_id is not None and self.feishu_app_secret is not None
 
     @property
     def llm_configured(self) -> bool:

@@ -99,8 +99,8 @@ def describe(error: DigestError) -> str:
         case NothingToServe():
             return (
                 "No chat platform is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-                "(HTTP) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); "
-                "`digest chat` works without any."
+                "(HTTP) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) for Slack, "
+                "FEISHU_APP_ID and FEISHU_APP_SECRET for Feishu; `digest chat` works without any."
             )
         case RateLimited(service=service, reset_in_seconds=seconds):
             return f"{service}'s rate limit is exhausted; try again {_wait_words(seconds)}."

@@ -133,10 +133,23 @@ def m003_analysis_claims(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m004_inbound_events(conn: Connection) -> None:
+    """Inbound deliveries already handled (Feishu event ids), shared by every replica."""
+    meta = sa.MetaData()
+    sa.Table(
+        "inbound_events",
+        meta,
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
     ("002_subscriptions", m002_subscriptions),
     ("003_analysis_claims", m003_analysis_claims),
+    ("004_inbound_events", m004_inbound_events),
 ]
 
 

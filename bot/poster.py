@@ -36,3 +36,9 @@ class Poster(Protocol):
     async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
         """The message ids of an earlier post with this run key, or None."""
         ...
+
+
+def report_name(digest: Digest) -> str:
+    """The file name of a digest's Markdown report, as attached to a post."""
+    period = digest.window.day or digest.window.start.strftime("%Y-%m-%d")
+    return f"digest-{digest.repo.full_name.replace('/', '-')}-{period}.md"

@@ -1,5 +1,6 @@
 """`digest serve`: the bot. The store, the analyzer, the schedule, and every configured platform:
-Slack over HTTP (/slack/events, signature-checked) or Socket Mode (SLACK_APP_TOKEN)."""
+Slack over HTTP (/slack/events) or Socket Mode (SLACK_APP_TOKEN); Feishu over its HTTP callback
+(/feishu/events)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import logging
 import signal
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.feishu.bot import FeishuBot, FeishuDeps
+from bot.feishu.client import FeishuClient
+from bot.feishu.poster import FeishuPoster
 from bot.poster import Poster
 from bot.scheduler import DigestScheduler
 from bot.slack.app import SlackDeps, build_app, make_client
@@ -26,6 +31,7 @@ from bot.slack.poster import SlackPoster
 from bot.store import Store
 from bot.web import make_web_app
 from bot.wiring import analyzer_for, open_source
+from digest.analysis.base import Analyzer
 from digest.errors import NothingToServe, ServiceUnavailable, SlackRefused
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,7 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (or `stop`); return the exit status."""
-    if not settings.slack_configured:
+    if not (settings.slack_configured or settings.feishu_configured):
         raise NothingToServe()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,15 +54,12 @@ async def serve(
     store = await Store.open(settings.digest_database_url)
     try:
         async with analyzer_for("auto", settings, store) as run:
-            client = make_client(settings)
-            wss_url = await check_slack(client, settings)
-            poster = SlackPoster(client, public_url=settings.digest_public_url)
-            posters: dict[str, Poster] = {"slack": poster}
+            posters: dict[str, Poster] = {}
             scheduler = DigestScheduler(
                 store,
                 lambda repo: open_source(repo, settings),
                 run.analyzer,
-                posters,
+                posters,  # filled below, before the scheduler starts
                 clock=clock,
                 replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
                 concurrency=settings.digest_llm_concurrency,
@@ -65,35 +68,56 @@ async def serve(
             async def changed() -> None:
                 scheduler.notify_changed()
 
-            deps = SlackDeps(
-                settings=settings,
-                store=store,
-                open_source=lambda repo: open_source(repo, settings),
-                analyzer=run.analyzer,
-                poster=poster,
-                clock=clock,
-                on_change=changed,
-            )
-            slack_app = build_app(deps, client)
-            socket_mode = settings.slack_app_token is not None
-            secret = settings.slack_signing_secret
-            web_app = make_web_app(
-                slack=None if socket_mode else slack_app,
-                slack_signing_secret=secret.get_secret_value() if secret else None,
-            )
-            runner = web.AppRunner(web_app, access_log=None)
+            modes: list[str] = []
+            web_options: dict[str, Any] = {}
+            handler: AsyncSocketModeHandler | None = None
+            slack_app = None
+            if settings.slack_configured:
+                client = make_client(settings)
+                wss_url = await check_slack(client, settings)
+                slack_poster = SlackPoster(client, public_url=settings.digest_public_url)
+                posters["slack"] = slack_poster
+                slack_deps = SlackDeps(
+                    settings=settings,
+                    store=store,
+                    open_source=lambda repo: open_source(repo, settings),
+                    analyzer=run.analyzer,
+                    poster=slack_poster,
+                    clock=clock,
+                    on_change=changed,
+                )
+                slack_app = build_app(slack_deps, client)
+                if settings.slack_app_token is not None:
+                    handler = AsyncSocketModeHandler(
+                        slack_app, settings.slack_app_token.get_secret_value()
+                    )
+                    handler.client.wss_uri = wss_url  # the URL just opened: no second call
+                    modes.append("Slack over Socket Mode")
+                else:
+                    secret = settings.slack_signing_secret
+                    web_options["slack"] = slack_app
+                    web_options["slack_signing_secret"] = (
+                        secret.get_secret_value() if secret else None
+                    )
+                    modes.append("Slack over HTTP /slack/events")
+            if settings.feishu_configured:
+                feishu_bot, feishu_poster = make_feishu(
+                    settings, store, run.analyzer, clock, changed
+                )
+                posters["feishu"] = feishu_poster
+                web_options["feishu"] = feishu_bot
+                web_options["feishu_encrypt_key"] = _secret(settings.feishu_encrypt_key)
+                web_options["feishu_verification_token"] = _secret(
+                    settings.feishu_verification_token
+                )
+                modes.append("Feishu over HTTP /feishu/events")
+            runner = web.AppRunner(make_web_app(**web_options), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "0.0.0.0", settings.digest_port).start()  # noqa: S104
-            handler: AsyncSocketModeHandler | None = None
-            if socket_mode and settings.slack_app_token is not None:
-                handler = AsyncSocketModeHandler(
-                    slack_app, settings.slack_app_token.get_secret_value()
-                )
-                handler.client.wss_uri = wss_url  # the URL just opened: no second call
+            if handler is not None:
                 await handler.connect_async()  # type: ignore[no-untyped-call]
             await scheduler.start()
-            mode = "Socket Mode" if socket_mode else "HTTP /slack/events"
-            out.write(f"digest serve: Slack over {mode}; listening on :{settings.digest_port}\n")
+            out.write(f"digest serve: {'; '.join(modes)}; listening on :{settings.digest_port}\n")
             out.flush()
             try:
                 await stop.wait()
@@ -105,6 +129,33 @@ async def serve(
     finally:
         await store.close()
     return 0
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def make_feishu(
+    settings: Settings,
+    store: Store,
+    analyzer: Analyzer,
+    clock: Callable[[], datetime],
+    on_change: Callable[[], Awaitable[None]],
+) -> tuple[FeishuBot, FeishuPoster]:
+    secret = _secret(settings.feishu_app_secret) or ""
+    client = FeishuClient(settings.feishu_app_id or "", secret, domain=settings.feishu_api_url)
+    poster = FeishuPoster(client, public_url=settings.digest_public_url)
+    deps = FeishuDeps(
+        settings=settings,
+        store=store,
+        open_source=lambda repo: open_source(repo, settings),
+        analyzer=analyzer,
+        client=client,
+        poster=poster,
+        clock=clock,
+        on_change=on_change,
+    )
+    return FeishuBot(deps), poster
 
 
 async def check_slack(client: AsyncWebClient, settings: Settings) -> str | None:

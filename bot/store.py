@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrations
 from bot.store_channels import ChannelStore
-from bot.tables import analyses, analysis_claims, overviews
+from bot.tables import analyses, analysis_claims, inbound_events, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
 
@@ -178,6 +178,24 @@ class Store(ChannelStore):
                     analysis_claims.c.owner == owner,
                 )
             )
+
+    # -- inbound de-duplication --
+
+    async def first_delivery(self, key: str, *, keep: timedelta = timedelta(days=1)) -> bool:
+        """True the first time `key` (a platform's event id) is seen by any replica."""
+        now = self._now()
+        statement = (
+            self._insert(inbound_events)
+            .values(key=key[:200], seen_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self.engine.begin() as conn:
+            fresh = (await conn.execute(statement)).rowcount == 1
+            if fresh:  # forget old keys now and then, in the same short transaction
+                await conn.execute(
+                    inbound_events.delete().where(inbound_events.c.seen_at < now - keep)
+                )
+        return fresh
 
     # -- day overviews --
 

@@ -102,3 +102,10 @@ analysis_claims = sa.Table(
     sa.Column("owner", sa.String(100), nullable=False),
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
 )
+
+inbound_events = sa.Table(
+    "inbound_events",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,4 +1,4 @@
-"""The HTTP side of the bot (aiohttp): /slack/events and /healthz.
+"""The HTTP side of the bot (aiohttp): /slack/events, /feishu/events and /healthz.
 
 Slack requests are verified twice over: Bolt checks the signature and its 5-minute window, and in
 front of it a replay guard refuses a correctly signed request it has already seen, so a captured
@@ -7,6 +7,7 @@ request cannot be played again within the window.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
+
+from bot.feishu.bot import FeishuBot
+from bot.feishu.callbacks import CallbackRejected, parse_callback
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60 * 5
 
@@ -58,15 +64,59 @@ def slack_handler(
     return handle
 
 
+def feishu_handler(
+    bot: FeishuBot,
+    *,
+    encrypt_key: str | None,
+    verification_token: str | None,
+    clock: Callable[[], float] = time.time,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Feishu's event callback: checked (bot/feishu/callbacks.py), de-duplicated, answered now."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        try:
+            callback = parse_callback(
+                body,
+                dict(request.headers),
+                encrypt_key=encrypt_key,
+                verification_token=verification_token,
+                now=clock(),
+            )
+        except CallbackRejected as exc:
+            log.info("Feishu callback refused: %s", exc.reason)
+            return web.json_response({"error": "invalid request"}, status=401)
+        if callback.kind == "url_verification":
+            return web.json_response({"challenge": callback.payload.get("challenge", "")})
+        answer = await bot.accept(callback.event_type, callback.event_id, callback.payload)
+        return web.json_response(answer)
+
+    return handle
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
 def make_web_app(
-    *, slack: AsyncApp | None = None, slack_signing_secret: str | None = None
+    *,
+    slack: AsyncApp | None = None,
+    slack_signing_secret: str | None = None,
+    feishu: FeishuBot | None = None,
+    feishu_encrypt_key: str | None = None,
+    feishu_verification_token: str | None = None,
 ) -> web.Application:
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    if feishu is not None:
+        app.router.add_post(
+            "/feishu/events",
+            feishu_handler(
+                feishu,
+                encrypt_key=feishu_encrypt_key,
+                verification_token=feishu_verification_token,
+            ),
+        )
     if slack is not None and slack_signing_secret:
         app.router.add_post(
             "/slack/events", slack_handler(slack, slack_signing_secret, ReplayGuard())

@@ -192,3 +192,14 @@ async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None
         assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
     finally:
         await store.close()
+
+
+async def test_an_inbound_event_is_handled_once_across_replicas(database_url: str) -> None:
+    stores = [await Store.open(database_url) for _ in range(3)]
+    try:
+        firsts = await asyncio.gather(*(s.first_delivery("feishu:ev-1") for s in stores * 3))
+        assert sum(firsts) == 1
+        assert await stores[0].first_delivery("feishu:ev-2")
+    finally:
+        for s in stores:
+            await s.close()

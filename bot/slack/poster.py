@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.poster import report_name
 from bot.records import Target
 from bot.slack.blocks import Message, digest_messages
 from digest.models import Digest, Importance
@@ -103,8 +104,3 @@ class SlackPoster:
             kwargs["metadata"] = metadata
         response = await self.client.chat_postMessage(**kwargs)
         return str(response["ts"])
-
-
-def report_name(digest: Digest) -> str:
-    period = digest.window.day or digest.window.start.strftime("%Y-%m-%d")
-    return f"digest-{digest.repo.full_name.replace('/', '-')}-{period}.md"
