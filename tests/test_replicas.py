@@ -117,20 +117,21 @@ async def test_replicas_killed_at_random_points_still_post_exactly_once(
 ) -> None:
     repos = build_repos(tmp_path)
     rng = random.Random(20261127)
-    async with FakeGitHub() as gh, FakeChat() as chat:
+    async with FakeGitHub() as gh, FakeChat(answer_delay=0.4) as chat:
         for name, repo in repos.items():
             gh.add_repo(name, repo.path)
         await subscribe_through_three_replicas(postgres_url, gh, chat, channels=6)
-        # How long a clean run takes here, to spread the kills over it.
+        # How long a replica takes to start, so that most kills land in the run itself
+        # (claims, builds, posts that the chat keeps before answering), not in the imports.
         probe_start = time.monotonic()
         probe = await replica("probe", FIRE - timedelta(minutes=30), postgres_url, gh, chat)
-        await finish(probe)  # nothing due yet: measures start-up and a tick
-        span = (time.monotonic() - probe_start) * 1.6
+        await finish(probe)  # nothing due yet: start-up and one tick
+        startup = time.monotonic() - probe_start
         kills = 0
         for i in range(20):
             now = FIRE + timedelta(seconds=30) + i * timedelta(seconds=61)  # past every lease
             proc = await replica(f"k{i}", now, postgres_url, gh, chat)
-            await asyncio.sleep(rng.uniform(0.05, span))
+            await asyncio.sleep(rng.uniform(0.7 * startup, startup + 2.0))
             if proc.returncode is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

@@ -31,8 +31,11 @@ class Post:
 
 
 class FakeChat:
-    def __init__(self) -> None:
+    def __init__(self, answer_delay: float = 0.0) -> None:
         self.posts: list[Post] = []
+        # The post is kept at once and answered after this: a client killed meanwhile has
+        # posted without learning it (the case exactly-once must survive).
+        self.answer_delay = answer_delay
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -63,6 +66,8 @@ class FakeChat:
             pid=int(body["pid"]),
         )
         self.posts.append(post)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return web.json_response({"ok": True, "id": post.id})
 
     async def _find(self, request: web.Request) -> web.Response:
