@@ -29,13 +29,14 @@ from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.service import build_digest
 from digest.sources.github import GitHubSource
 from digest.window import day_window
-from tests.fakes.feishu import FakeFeishu, Fault
+from tests.fakes.feishu import USER_OPEN_ID, FakeFeishu, Fault
 from tests.fakes.github import FakeGitHub
 from tests.gitrepo import GitRepo
 
 SH = timezone(timedelta(hours=8))
 NOW = datetime(2026, 2, 5, 12, 0, tzinfo=UTC)
 CHAT = "oc_digest_chat"
+GH_TOKEN = "ghp_" + "F3i5h" * 7 + "u"
 ATTACK = (
     'fix: <at id=all></at> <at user_id="ou_x">x</at> @所有人 <font color=red>r</font> '
     '<link url="https://evil">l</link> [click](https://evil) <a href="https://evil">a</a>'
@@ -46,6 +47,7 @@ ACTIVE = ("<at ", "<link", "](https://evil", "<a href", "<font")
 @dataclass
 class World:
     feishu: FakeFeishu
+    gh: FakeGitHub
     store: Store
     repo: GitRepo
     url: str
@@ -80,7 +82,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     repo.commit(ATTACK, {"src/core/run.py": "y = 1\n"}, when=datetime(2026, 2, 5, 10, tzinfo=SH))
     app_id = f"cli_{uuid.uuid4().hex[:16]}"  # lark-oapi caches tokens per app id, process-wide
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/feishu.db", clock=lambda: NOW)
-    async with FakeFeishu(app_id=app_id, chats={CHAT: "digest"}) as feishu, FakeGitHub() as gh:
+    async with (
+        FakeFeishu(app_id=app_id, chats={CHAT: "digest"}) as feishu,
+        FakeGitHub(token=GH_TOKEN) as gh,
+    ):
         gh.add_repo("octo/demo", repo.path)
         settings = Settings(_env_file=None, github_api_url=gh.url)
         client = FeishuClient(
@@ -90,7 +95,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         deps = FeishuDeps(
             settings=settings,
             store=store,
-            open_source=lambda name: GitHubSource(name, api_url=gh.url, retry_backoff=0.01),
+            open_source=lambda name: GitHubSource(
+                name, token=GH_TOKEN, api_url=gh.url, retry_backoff=0.01
+            ),
             analyzer=HeuristicAnalyzer(),
             client=client,
             poster=poster,
@@ -105,7 +112,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         host, port = runner.addresses[0][:2]
-        yield World(feishu, store, repo, f"http://{host}:{port}", deps)
+        yield World(feishu, gh, store, repo, f"http://{host}:{port}", deps)
         await asyncio.gather(*deps.tasks, return_exceptions=True)
         await runner.cleanup()
     await store.close()
@@ -244,3 +251,35 @@ async def test_the_scheduled_card_survives_rate_limits_and_is_posted_once(world:
     again = await world.deps.poster.post_digest(target, digest, run_key=f"digest-run-{run.id}")
     assert again == digest_ids  # Feishu handed back the first messages (uuid de-duplication)
     assert len(world.feishu.sent(CHAT)) == count
+
+
+async def test_the_details_button_works_for_a_private_repository_the_chat_follows(
+    world: World, tmp_path: Path
+) -> None:
+    secret = GitRepo.init(tmp_path / "secret")
+    secret.commit("feat: secret plan", {"src/s.py": "s = 1\n" * 60},
+                  when=datetime(2026, 2, 5, 9, tzinfo=SH))  # fmt: skip
+    world.gh.add_repo("octo/secret", secret.path, private=True)
+    world.deps.settings = Settings(
+        _env_file=None, github_api_url=world.gh.url, digest_admins=USER_OPEN_ID
+    )
+    await world.say("/digest subscribe octo/secret tz:Asia/Shanghai min:low")
+    await world.settle(1)
+    await world.say("/digest now octo/secret 2026-02-05")
+    for _ in range(300):
+        cards = [
+            m for m in world.feishu.sent(CHAT) if m.msg_type == "interactive" and not m.parent_id
+        ]
+        if cards:
+            break
+        await asyncio.sleep(0.02)
+    assert cards, dump([m.content for m in world.feishu.sent(CHAT)])[:3000]
+    button = next(
+        b["behaviors"][0]["value"]
+        for b in _walk(cards[0].card)
+        if b.get("tag") == "button" and b.get("behaviors")
+    )
+    before = len(world.feishu.sent(CHAT))
+    await world.send(world.feishu.card_action_event(button, message_id=cards[0].message_id))
+    after = await world.settle(before + 1)
+    assert "secret plan" in dump(after[-1].card)  # found: the chat follows it (same tenant)

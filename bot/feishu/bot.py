@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.commands import Command
 from bot.config import Settings
 from bot.execute import Context, Reply, ReplyKind, handle
 from bot.feishu.cards import analysis_cards, reply_cards
@@ -41,6 +42,7 @@ class FeishuDeps:
     poster: FeishuPoster
     clock: Callable[[], datetime]
     on_change: Callable[[], Awaitable[None]] | None = None
+    on_command: Callable[[str, Command | None], None] | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -54,12 +56,13 @@ class FeishuBot:
         """Take a checked event: the answer for Feishu now, the work in the background."""
         if not await self.deps.store.first_delivery(f"feishu:{event_id}"):
             return {}
+        tenant = str((payload.get("header") or {}).get("tenant_key") or "")
         if event_type == "im.message.receive_v1":
-            self._spawn(self.on_message(payload.get("event") or {}))
+            self._spawn(self.on_message(payload.get("event") or {}, tenant))
             return {}
         if event_type == "card.action.trigger":
             event = payload.get("event") or {}
-            self._spawn(self.on_card_action(event))
+            self._spawn(self.on_card_action(event, tenant))
             return {"toast": {"type": "info", "content": "⏳ …"}}
         return {}
 
@@ -84,9 +87,10 @@ class FeishuBot:
             analyzer=self.deps.analyzer,
             clock=self.deps.clock,
             on_change=self.deps.on_change,
+            on_command=self.deps.on_command,
         )
 
-    async def on_message(self, event: dict[str, Any]) -> None:
+    async def on_message(self, event: dict[str, Any], tenant: str) -> None:
         message = event.get("message") or {}
         if message.get("message_type") != "text":
             return
@@ -97,7 +101,6 @@ class FeishuBot:
         except ValueError:
             return
         sender = ((event.get("sender") or {}).get("sender_id") or {}).get("open_id") or ""
-        tenant = str((event.get("sender") or {}).get("tenant_key") or "")
         ctx = self._context(str(message.get("chat_id") or ""), tenant, str(sender))
         reply = await handle(text, ctx)
         await self.deliver(reply, ctx.target, str(message.get("message_id") or ""))
@@ -110,7 +113,7 @@ class FeishuBot:
                 key = f"now-{message_id}-{digest.repo.full_name}"
                 await self.deps.poster.post_digest(target, digest, run_key=key)
 
-    async def on_card_action(self, event: dict[str, Any]) -> None:
+    async def on_card_action(self, event: dict[str, Any], tenant: str) -> None:
         """The details button of a digest card: the full analysis as a reply to the card."""
         value = (event.get("action") or {}).get("value") or {}
         context = event.get("context") or {}
@@ -119,7 +122,6 @@ class FeishuBot:
         repo, sha = str(value.get("repo") or ""), str(value.get("sha") or "")
         if value.get("action") != "details" or not _REPO.match(repo) or not _SHA.match(sha):
             return
-        tenant = str(event.get("tenant_key") or "")
         operator = str((event.get("operator") or {}).get("open_id") or "")
         ctx = self._context(chat_id, tenant, operator)
         # The same scoping as a typed lookup: the chat must follow the repository.

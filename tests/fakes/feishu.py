@@ -28,6 +28,17 @@ The inbound side builds callbacks as Feishu POSTs them (`im.message.receive_v1`,
 
 `async with FakeFeishu(...)` works too (start and stop run in a worker thread).
 
+The long connection (lark's `ws.Client`), built with lark-oapi's own protobuf `Frame`:
+
+    POST /callback/ws/endpoint  {"AppID", "AppSecret"}          "ws.endpoint"
+    GET  /ws/v2?device_id=..&service_id=..&ticket=..  websocket  "ws.connect"
+
+The endpoint hands out a single-use URL and the ClientConfig (ping interval, reconnect policy);
+on the websocket the fake answers the client's pings with a pong carrying that config, pushes
+events as data frames (`await feishu.push_event(event)`, type "event" or "card", in one or more
+parts) and records each response frame (`feishu.ws_responses`, the handler's answer decoded:
+a card action's toast).
+
 lark-oapi caches tenant tokens per app_id for the whole process, whatever the domain: the fake's
 first token is a function of (app_id, app_secret), so a token cached against an earlier fake with
 the same credentials stays valid here, as a real token does for two hours.
@@ -37,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email.message
 import email.parser
 import email.utils
@@ -48,14 +60,15 @@ import threading
 import time
 import uuid as uuid_module
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 from Crypto.Cipher import AES  # pycryptodome, which lark-oapi requires
 from Crypto.Util.Padding import pad, unpad
+from lark_oapi.ws.pb.pbbp2_pb2 import Frame  # type: ignore[import-untyped]
 
 # ---- limits and codes ------------------------------------------------------------------------
 # From Feishu's documentation of im/v1/messages create and reply ("文本消息请求体最大不能超过
@@ -109,6 +122,9 @@ _TROUBLESHOOT = (
     "排查建议查看(Troubleshooting suggestions): https://open.feishu.cn/search?from=openapi"
 )
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+WS_ENDPOINT_PATH = "/callback/ws/endpoint"  # lark_oapi.ws.const.GEN_ENDPOINT_URI
+WS_PATH = "/ws/v2"
+WS_CONTROL, WS_DATA = 0, 1  # Frame.method (lark_oapi.ws.enum.FrameType)
 _MEDIA = {"opus": "audio", "mp4": "media"}  # a file of this type is sent as this msg_type
 
 
@@ -229,6 +245,42 @@ class Chat:
     member: bool = True  # False: the bot is not in it (230002)
 
 
+@dataclass
+class WsResponse:
+    """The client's answer to a pushed data frame: the frame's headers, the JSON payload's `code`
+    (HTTP-like: 200, 500) and its `data` (base64 of the handler's JSON), decoded."""
+
+    message_id: str
+    connection: str
+    kind: str  # the `type` header: "event" or "card"
+    code: int | None
+    data: Any  # the handler's answer (a card action's {"toast": ...}), None when absent
+    headers: dict[str, str]
+    received_at: float  # time.monotonic()
+    latency: float  # seconds since the last part was pushed
+
+
+@dataclass
+class WsPush:
+    """A data frame (or its parts) the fake pushed."""
+
+    message_id: str
+    connection: str
+    kind: str
+    payload: dict[str, Any]
+    parts: int
+    sent_at: float  # time.monotonic(), when the last part went out
+    response: WsResponse | None = None
+
+
+@dataclass
+class WsPing:
+    connection: str
+    service: int
+    received_at: float
+
+
+_T = TypeVar("_T")
 _CALL = web.RequestKey("call", Call)
 _RAW = web.RequestKey("raw", bytes)
 Route = Callable[[web.Request, Call], "dict[str, Any] | web.Response"]
@@ -252,6 +304,10 @@ class FakeFeishu:
         text_limit: int = TEXT_LIMIT,
         max_card_tables: int = MAX_CARD_TABLES,
         clock: Callable[[], float] = time.time,  # create_time, token expiry, the uuid window
+        ws_ping_interval: int = 120,  # seconds: the long connection's ClientConfig
+        ws_reconnect_count: int = -1,  # -1: forever
+        ws_reconnect_interval: int = 120,
+        ws_reconnect_nonce: int = 30,  # the first reconnect waits a random 0..nonce seconds
     ) -> None:
         self.app_id, self.app_secret, self.tenant_key = app_id, app_secret, tenant_key
         self.verification_token, self.encrypt_key = verification_token, encrypt_key
@@ -273,6 +329,21 @@ class FakeFeishu:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._root = ""
+        self.ws_config = {
+            "ReconnectCount": ws_reconnect_count,
+            "ReconnectInterval": ws_reconnect_interval,
+            "ReconnectNonce": ws_reconnect_nonce,
+            "PingInterval": ws_ping_interval,
+        }
+        self._ws_tickets: dict[str, tuple[str, int]] = {}  # ticket -> (device_id, service_id)
+        self._ws: dict[str, tuple[web.WebSocketResponse, int]] = {}  # device_id -> (ws, service)
+        self._ws_seq = 0
+        self.ws_pushes: list[WsPush] = []
+        self.ws_responses: list[WsResponse] = []
+        self.ws_pings: list[WsPing] = []
+        self.ws_closed: list[tuple[str, int | None]] = []  # (device_id, close code)
+        self.ws_errors: list[str] = []  # frames the fake could not place: should stay empty
+        self.ws_opened = 0
 
     # ---- control and records ---------------------------------------------------------------
 
@@ -447,6 +518,10 @@ class FakeFeishu:
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
             return
+        if self._ws:  # close the long connections first (1001), as Feishu does when it moves
+            closing = asyncio.run_coroutine_threadsafe(self._ws_close_all(), loop)
+            with contextlib.suppress(TimeoutError, OSError):
+                closing.result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         self._thread = self._loop = None
@@ -466,6 +541,9 @@ class FakeFeishu:
         for name, (method, path, route) in routes.items():
             handler = self._route(route, auth=name != "tenant_access_token")
             app.router.add_route(method, path, handler, name=name)
+        endpoint = self._route(self._ws_endpoint, auth=False)
+        app.router.add_route("POST", WS_ENDPOINT_PATH, endpoint, name="ws.endpoint")
+        app.router.add_route("GET", WS_PATH, self._ws_connect, name="ws.connect")
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         try:
             loop.run_until_complete(runner.setup())
@@ -639,6 +717,243 @@ class FakeFeishu:
         self.files.append(File(key, file_type, file_name, part, dur))
         return {"file_key": key}
 
+    # ---- the long connection: control and records ----------------------------------------
+
+    @property
+    def ws_connections(self) -> list[str]:
+        """The device ids of the open long connections, oldest first."""
+        with self._lock:
+            return list(self._ws)
+
+    async def wait_ws_connected(self, count: int = 1, *, within: float = 10.0) -> str:
+        """Wait until `count` websockets have been opened in all; the newest open one's id."""
+        deadline = time.monotonic() + within
+        while self.ws_opened < count or not self._ws:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.ws_opened} long connections opened, not {count}")
+            await asyncio.sleep(0.01)
+        return self.ws_connections[-1]
+
+    async def wait_ws_disconnected(self, *, within: float = 10.0) -> None:
+        deadline = time.monotonic() + within
+        while self._ws:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self._ws)} long connections still open")
+            await asyncio.sleep(0.01)
+
+    async def wait_ws_ping(self, count: int = 1, *, within: float = 10.0) -> WsPing:
+        deadline = time.monotonic() + within
+        while len(self.ws_pings) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.ws_pings)} pings, not {count}")
+            await asyncio.sleep(0.01)
+        return self.ws_pings[count - 1]
+
+    async def push_event(
+        self,
+        event: Mapping[str, Any],
+        *,
+        kind: str = "event",
+        parts: int = 1,
+        connection: str | None = None,
+    ) -> str:
+        """Push an event (a schema 2.0 dict, as `message_event` builds it) as Feishu does over
+        the long connection: the JSON, unencrypted, in `parts` data frames of type `kind`
+        ("event"; "card" for card callbacks as some deployments get them). The message id."""
+        return await self._on_loop(self._ws_push(dict(event), kind, parts, connection))
+
+    async def push_card_action(
+        self, event: Mapping[str, Any], *, kind: str = "event", connection: str | None = None
+    ) -> str:
+        """A `card.action.trigger` callback (`card_action_event`); Feishu sends these in "event"
+        frames (the documented way); kind="card" sends the frame type lark-oapi 1.7.5 drops."""
+        return await self.push_event(event, kind=kind, connection=connection)
+
+    async def wait_ws_response(self, message_id: str, *, within: float = 10.0) -> WsResponse:
+        """The client's response frame to a push; TimeoutError after `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            with self._lock:
+                found = next((r for r in self.ws_responses if r.message_id == message_id), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no response frame to {message_id} in {within} s")
+            await asyncio.sleep(0.005)
+
+    async def disconnect_ws(self, connection: str | None = None, code: int = 1001) -> None:
+        """Close a long connection from Feishu's side; lark's client reconnects by itself."""
+        await self._on_loop(self._ws_close(connection, code))
+
+    async def _on_loop(self, work: Coroutine[Any, Any, _T]) -> _T:
+        loop = self._loop
+        if loop is None:
+            work.close()
+            raise RuntimeError("the fake Feishu is not running")
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, loop))
+
+    def _ws_endpoint(self, request: web.Request, call: Call) -> web.Response:
+        """A single-use websocket URL and the ClientConfig, as lark's client reads them: the
+        `device_id` and `service_id` query parameters (service_id an integer) and the four
+        config fields. A refusal is `{"code": .., "msg": ..}` with HTTP 200, which lark raises
+        as ClientException (no retry); an HTTP error status it retries (see `fail`)."""
+        try:
+            body = _json_object(request[_RAW])
+        except FeishuError as e:
+            return self._ws_refusal(call, e.code)
+        app_id, secret = body.get("AppID"), body.get("AppSecret")
+        if not isinstance(app_id, str) or not isinstance(secret, str) or not app_id or not secret:
+            return self._ws_refusal(call, 10003)
+        if app_id != self.app_id:
+            return self._ws_refusal(call, 10003)
+        if not secrets.compare_digest(secret, self.app_secret):
+            return self._ws_refusal(call, 10014)
+        call.auth_ok, call.status, call.code = True, 200, 0
+        device_id = str(7_000_000_000_000_000_000 + secrets.randbelow(10**18))
+        service_id = 30_000_000 + secrets.randbelow(10**6)
+        ticket = secrets.token_hex(16)
+        self._ws_tickets[ticket] = (device_id, service_id)
+        query = f"fpid=493&aid=552564&device_id={device_id}&access_key={secrets.token_hex(16)}"
+        query += f"&service_id={service_id}&ticket={ticket}"
+        url = f"ws{self._root.removeprefix('http')}{WS_PATH}?{query}"
+        data = {"URL": url, "ClientConfig": dict(self.ws_config)}
+        answer = {"code": 0, "msg": "ok", "data": data}
+        return web.json_response(answer, headers={"X-Tt-Logid": _log_id()})
+
+    @staticmethod
+    def _ws_refusal(call: Call, code: int) -> web.Response:
+        call.status, call.code = 200, code
+        answer = {"code": code, "msg": MESSAGES.get(code, "error"), "data": None}
+        return web.json_response(answer, headers={"X-Tt-Logid": _log_id()})
+
+    async def _ws_connect(self, request: web.Request) -> web.StreamResponse:
+        """The websocket: the ticket from the endpoint, once; then frames until it closes."""
+        call = request[_CALL]
+        query = request.query
+        with self._lock:
+            granted = self._ws_tickets.pop(query.get("ticket", ""), None)
+        ws = web.WebSocketResponse(max_msg_size=0)
+        fits = granted is not None and (
+            query.get("device_id"),
+            query.get("service_id"),
+        ) == (granted[0], str(granted[1]))
+        if granted is None or not fits or not ws.can_prepare(request).ok:
+            # lark reads these headers of a refused handshake; 514 (auth failed) without the
+            # connection-limit code is a server error to it: it asks for a new URL and retries
+            call.status = 403
+            headers = {"handshake-status": "514", "handshake-msg": "invalid ticket"}
+            headers["handshake-autherrcode"] = "1000040351"
+            return web.Response(status=403, text="invalid ticket", headers=headers)
+        device_id, service_id = granted
+        await ws.prepare(request)
+        call.status, call.auth_ok = 101, True
+        with self._lock:
+            self._ws[device_id] = (ws, service_id)
+            self.ws_opened += 1
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.BINARY:
+                    await self._ws_frame(device_id, service_id, ws, msg.data)
+                else:
+                    with self._lock:
+                        self.ws_errors.append(f"{device_id}: a {msg.type.name} message")
+        finally:
+            with self._lock:
+                self._ws.pop(device_id, None)
+                code = ws.close_code
+                self.ws_closed.append((device_id, None if code is None else int(code)))
+        return ws
+
+    async def _ws_frame(
+        self, device_id: str, service_id: int, ws: web.WebSocketResponse, raw: bytes
+    ) -> None:
+        now = time.monotonic()
+        frame = Frame()
+        try:
+            frame.ParseFromString(raw)
+        except Exception:
+            with self._lock:
+                self.ws_errors.append(f"{device_id}: not a Frame ({len(raw)} bytes)")
+            return
+        headers = {h.key: h.value for h in frame.headers}
+        kind = headers.get("type", "")
+        if frame.method == WS_CONTROL and kind == "ping":
+            with self._lock:
+                self.ws_pings.append(WsPing(device_id, frame.service, now))
+                if frame.service != service_id:
+                    self.ws_errors.append(f"{device_id}: ping for service {frame.service}")
+            pong = _ws_frame(service_id, WS_CONTROL, {"type": "pong"})
+            pong.payload = json.dumps(self.ws_config).encode()
+            await ws.send_bytes(pong.SerializeToString())
+            return
+        if frame.method != WS_DATA:
+            with self._lock:
+                self.ws_errors.append(f"{device_id}: control frame {kind!r}")
+            return
+        message_id = headers.get("message_id", "")
+        try:
+            answer = json.loads(frame.payload)
+            code = answer.get("code")
+            data = answer.get("data")
+            data = json.loads(base64.b64decode(data)) if data else None
+        except (ValueError, AttributeError, TypeError):
+            with self._lock:
+                self.ws_errors.append(f"{device_id}: response {message_id} not JSON")
+            return
+        with self._lock:
+            push = next((p for p in self.ws_pushes if p.message_id == message_id), None)
+            if push is None or push.response is not None:
+                what = "unknown" if push is None else "a second"
+                self.ws_errors.append(f"{device_id}: {what} response to {message_id}")
+                return
+            response = WsResponse(
+                message_id, device_id, kind, code, data, headers, now, now - push.sent_at
+            )
+            push.response = response
+            self.ws_responses.append(response)
+
+    async def _ws_push(
+        self, event: dict[str, Any], kind: str, parts: int, connection: str | None
+    ) -> str:
+        with self._lock:
+            device_id = connection or (list(self._ws)[-1] if self._ws else "")
+            if device_id not in self._ws:
+                raise RuntimeError(f"no open long connection {device_id}".rstrip())
+            ws, service_id = self._ws[device_id]
+        message_id = str(uuid_module.uuid4())
+        trace_id = secrets.token_hex(8)
+        body = json.dumps(event, ensure_ascii=False).encode()
+        size = -(-len(body) // parts)
+        frames = []
+        for seq in range(parts):
+            headers = {"type": kind, "message_id": message_id, "trace_id": trace_id}
+            headers.update(sum=str(parts), seq=str(seq))
+            frame = _ws_frame(service_id, WS_DATA, headers)
+            with self._lock:
+                self._ws_seq += 1
+                frame.SeqID = self._ws_seq
+            frame.payload = body[seq * size : (seq + 1) * size]
+            frames.append(frame)
+        push = WsPush(message_id, device_id, kind, event, parts, 0.0)
+        with self._lock:
+            self.ws_pushes.append(push)  # before sending: the response may come back at once
+        for n, frame in enumerate(frames):
+            if n == len(frames) - 1:
+                push.sent_at = time.monotonic()
+            await ws.send_bytes(frame.SerializeToString())
+        return message_id
+
+    async def _ws_close(self, connection: str | None, code: int) -> None:
+        with self._lock:
+            device_id = connection or (list(self._ws)[-1] if self._ws else "")
+            found = self._ws.get(device_id)
+        if found is not None:
+            await found[0].close(code=code, message=b"fake feishu closed the connection")
+
+    async def _ws_close_all(self) -> None:
+        for device_id in self.ws_connections:
+            await self._ws_close(device_id, 1001)
+
     # ---- helpers -------------------------------------------------------------------------------
 
     def _token_for(self, generation: int) -> str:
@@ -718,6 +1033,17 @@ class FakeFeishu:
                 for x in m.mentions
             ]
         return out
+
+
+def _ws_frame(service_id: int, method: int, headers: Mapping[str, str]) -> Any:
+    """A lark `Frame` (proto2: SeqID, LogID, service and method are required)."""
+    frame = Frame()
+    frame.SeqID, frame.LogID = 0, secrets.randbelow(2**63)
+    frame.service, frame.method = service_id, method
+    for key, value in headers.items():
+        header = frame.headers.add()
+        header.key, header.value = key, value
+    return frame
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -924,6 +1250,8 @@ def _recorded_body(content_type: str, raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")
     if isinstance(body, dict) and "app_secret" in body:
         body["app_secret"] = "[redacted]"
+    if isinstance(body, dict) and "AppSecret" in body:  # the long connection's endpoint
+        body["AppSecret"] = "[redacted]"
     return body
 
 
