@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from bot.plan import Plan, cursor_for, make_plan, notes_for
 from bot.poster import Poster
@@ -62,6 +63,15 @@ class RunOutcome:
         )
 
 
+class RunObserver(Protocol):
+    """Told of each fire's run: when this replica starts it (it holds the claim), and how
+    every attempt ended. bot/metrics.py turns these into figures."""
+
+    def run_started(self, sub: Subscription, fire: datetime, started: datetime) -> None: ...
+
+    def run_finished(self, sub: Subscription, outcome: RunOutcome) -> None: ...
+
+
 class NoPoster(LookupError):
     def __init__(self, platform: str) -> None:
         super().__init__(f"no poster for platform {platform!r}")
@@ -104,6 +114,7 @@ class Runner:
         lease: timedelta,
         max_attempts: int = 3,
         concurrency: int = 8,
+        observer: RunObserver | None = None,
     ) -> None:
         if lease <= timedelta(0) or max_attempts < 1:
             raise ValueError("lease must be positive and max_attempts at least 1")
@@ -116,6 +127,7 @@ class Runner:
         self.lease = lease
         self.max_attempts = max_attempts
         self.concurrency = concurrency
+        self.observer = observer
 
     async def run_batch(
         self, sub: Subscription, fires: Sequence[datetime], now: datetime
@@ -140,11 +152,21 @@ class Runner:
     async def _run_one(
         self, sub: Subscription, fires: list[datetime], index: int, now: datetime, batch: _Batch
     ) -> RunOutcome:
+        outcome = await self._attempt(sub, fires, index, now, batch)
+        if self.observer is not None:
+            self.observer.run_finished(sub, outcome)
+        return outcome
+
+    async def _attempt(
+        self, sub: Subscription, fires: list[datetime], index: int, now: datetime, batch: _Batch
+    ) -> RunOutcome:
         fire = fires[index]
         period = period_of(sub, fire)
         claim = await self.store.claim_run(sub.id, period, self.replica, self.lease)
         if claim is None:
             return RunOutcome(sub.id, period, Outcome.NOT_CLAIMED)
+        if self.observer is not None:
+            self.observer.run_started(sub, fire, self.clock())
         run = claim.run
         try:
             async with self._lease_kept(run) as lease:

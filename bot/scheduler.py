@@ -132,6 +132,10 @@ class DigestScheduler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
 
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
     def get_jobs(self) -> list[Any]:
         return list(self._scheduler.get_jobs())
 

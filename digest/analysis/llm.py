@@ -10,12 +10,14 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from digest.analysis.heuristic import HeuristicAnalyzer
@@ -82,10 +84,27 @@ class Answer:
     tokens_out: int
 
 
+@dataclass(frozen=True)
+class LLMCall:
+    """One chat completion request, as it went: for metrics (the bot turns these into them)."""
+
+    model: str
+    seconds: float
+    outcome: str  # "ok", or why the request failed: "auth", "rate_limited", "timeout", ...
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
 class LLMAnalyzer:
     """Implements digest.analysis.base.Analyzer over `openai.AsyncOpenAI`."""
 
-    def __init__(self, config: LLMConfig, *, client: AsyncOpenAI | None = None) -> None:
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        client: AsyncOpenAI | None = None,
+        on_call: Callable[[LLMCall], None] | None = None,
+    ) -> None:
         self.config = config
         self.name = f"llm:{config.model}"
         self._mode: JsonMode = config.mode
@@ -101,6 +120,8 @@ class LLMAnalyzer:
         self.tokens_in = 0
         self.tokens_out = 0
         self.failures: list[LLMFailure] = []
+        # Told of every request once it is answered, failed or cancelled.
+        self.on_call = on_call
         self._heuristic = HeuristicAnalyzer()
 
     @property
@@ -197,7 +218,7 @@ class LLMAnalyzer:
         limit_name = "max_completion_tokens" if host in ("", "api.openai.com") else "max_tokens"
         kwargs[limit_name] = self.config.max_output_tokens
         try:
-            completion = await self._client.chat.completions.create(**kwargs)
+            completion = await self._create(kwargs)
         except openai.AuthenticationError:
             raise LLMFailure("auth") from None
         except openai.NotFoundError:
@@ -234,6 +255,36 @@ class LLMAnalyzer:
         self.tokens_in += used_in
         self.tokens_out += used_out
         return content, used_in, used_out
+
+    async def _create(self, kwargs: dict[str, Any]) -> ChatCompletion:
+        """The request itself, timed and reported to `on_call` however it ends."""
+        started = time.perf_counter()
+        outcome = "cancelled"  # the analysis' own timeout, or a shutdown
+        tokens_in = tokens_out = 0
+        try:
+            completion: ChatCompletion = await self._client.chat.completions.create(**kwargs)
+            outcome = "ok"
+            if completion.usage is not None:
+                tokens_in = completion.usage.prompt_tokens
+                tokens_out = completion.usage.completion_tokens
+            return completion
+        except openai.APIError as exc:
+            outcome = _outcome(exc)
+            raise
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            if self.on_call is not None:
+                self.on_call(
+                    LLMCall(
+                        self.config.model,
+                        time.perf_counter() - started,
+                        outcome,
+                        tokens_in,
+                        tokens_out,
+                    )
+                )
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
         """Two to four sentences on what the day was about, from one call over its analyses."""
@@ -273,6 +324,23 @@ def _brief_error(exc: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:6]
         )
     return str(exc)[:300]
+
+
+def _outcome(exc: openai.APIError) -> str:
+    """A request's failure in a word (a metric label: a short, fixed set)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "unreachable"
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return "auth"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate_limited"
+    if isinstance(exc, openai.NotFoundError):
+        return "not_found"
+    if isinstance(exc, openai.APIStatusError):
+        return "server_error" if exc.status_code >= 500 else "refused"
+    return "error"
 
 
 def _safe(exc: openai.APIStatusError) -> str:

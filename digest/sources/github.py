@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from github import Auth, Github, GithubException
@@ -53,7 +54,7 @@ from digest.sources.github_wire import (
     utc,
 )
 
-__all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "parse_repo_arg"]
+__all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "RateLimit", "parse_repo_arg"]
 
 USER_AGENT = "commit-digest (PyGithub)"
 FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
@@ -61,6 +62,15 @@ RATE_LIMIT_RETRIES = 4
 
 Emit = Callable[[Raw], None]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """GitHub's rate-limit headers as a client last saw them."""
+
+    remaining: int
+    limit: int
+    reset: int  # epoch seconds when the window resets (0: not told)
 
 
 class GitHubSource:
@@ -79,12 +89,18 @@ class GitHubSource:
         retry_backoff: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_response: Callable[[int], None] | None = None,
+        on_rate_limit: Callable[[RateLimit], None] | None = None,
     ) -> None:
+        """`on_response(status)` hears of every HTTP response, `on_rate_limit` of the rate-limit
+        headers a call's responses carried: both from worker threads."""
         if not is_full_name(full_name):
             raise InvalidRepo(full_name, "expected owner/name")
         if not 1 <= per_page <= 100 or max_in_flight < 1:
             raise ValueError("per_page must be 1-100 and max_in_flight at least 1")
         self._name = full_name
+        self.on_response = on_response
+        self.on_rate_limit = on_rate_limit
         self._max_rate_wait = max_rate_wait
         self._per_page = per_page
         self._clock = clock
@@ -103,7 +119,7 @@ class GitHubSource:
                 per_page=per_page,
                 timeout=timeout,
                 user_agent=USER_AGENT,
-                retry=thread_retry(retry_backoff),
+                retry=thread_retry(retry_backoff, observe=self._responded),
                 pool_size=2,
                 seconds_between_requests=None,  # concurrency is bounded by the semaphore instead
                 seconds_between_writes=None,
@@ -249,7 +265,7 @@ class GitHubSource:
                 waited, cleared = waited + pending, resume_at
             async with self._semaphore:
                 try:
-                    return await loop.run_in_executor(self._executor, job)
+                    return await loop.run_in_executor(self._executor, self._observed, job)
                 except Exception as exc:  # classified below, never re-raised as it is
                     outcome = classify(exc, now=self._clock(), on_client_error=mapper)
             if not isinstance(outcome, RetryAfter):
@@ -332,6 +348,22 @@ class GitHubSource:
         return RepoNotFound(self._name) if status == 404 else None
 
     # ---- in worker threads -----------------------------------------------------------------
+
+    def _observed(self, job: Callable[[], T]) -> T:
+        """Run `job`, then report the rate limit that this thread's client last saw."""
+        try:
+            return job()
+        finally:
+            client: Github | None = getattr(self._local, "client", None)
+            if self.on_rate_limit is not None and client is not None:
+                remaining, limit = client.requester.rate_limiting
+                if limit >= 0:  # (-1, -1) until a response carried the headers
+                    reset = client.requester.rate_limiting_resettime
+                    self.on_rate_limit(RateLimit(remaining, limit, reset))
+
+    def _responded(self, status: int) -> None:
+        if self.on_response is not None:
+            self.on_response(status)
 
     def _gh_repo(self) -> Repository:
         """This thread's client's (lazy, request-free) Repository."""

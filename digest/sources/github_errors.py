@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any, Self
 
 import requests
 from github import GithubException
@@ -35,15 +36,29 @@ class _ServerErrorRetry(Retry):
 
     RETRY_AFTER_STATUS_CODES = frozenset({503})  # not 429: never sleep long in a thread
     MAX_RETRY_AFTER = 5.0  # a 503 asking for longer is retried sooner (and fails soon enough)
+    # Told the status of every HTTP response (urllib3 asks `is_retry` of each one), retried
+    # ones included: how many requests GitHub really received.
+    observe: Callable[[int], None] | None = None
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER)
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if self.observe is not None:
+            self.observe(status_code)
+        return super().is_retry(method, status_code, has_retry_after)
 
-def thread_retry(backoff: float) -> Retry:
-    """urllib3's retry policy for PyGithub: 3 retries of GETs, `backoff` * 2**n between them."""
-    return _ServerErrorRetry(
+    def new(self, **kw: Any) -> Self:
+        made = super().new(**kw)
+        made.observe = self.observe
+        return made
+
+
+def thread_retry(backoff: float, observe: Callable[[int], None] | None = None) -> Retry:
+    """urllib3's retry policy for PyGithub: 3 retries of GETs, `backoff` * 2**n between them;
+    `observe` is called (in the worker thread) with the status of every response."""
+    retry = _ServerErrorRetry(
         total=3,
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET"}),
@@ -51,6 +66,8 @@ def thread_retry(backoff: float) -> Retry:
         backoff_max=5.0,
         raise_on_status=False,  # hand the last 5xx to PyGithub, which raises GithubException
     )
+    retry.observe = observe
+    return retry
 
 
 @dataclass(frozen=True)
