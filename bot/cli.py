@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.logs import secrets_of, setup_logging
 from bot.messages import describe, exit_status
 from bot.progress import ProgressBars
-from bot.serve import serve
 from bot.store import Store
-from bot.terminal import chat
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
 from digest.errors import DigestError, InvalidSha, UsageError
 from digest.models import Language
+from digest.render.html import render_html
 from digest.render.markdown import render_commit_markdown, render_markdown
 from digest.service import build_digest, explain_commit
 from digest.window import parse_window, resolve_tz
@@ -30,7 +30,7 @@ Clock = Callable[[], datetime]
 
 REPORT_USAGE = (
     "digest report REPO [--date D | --since S [--until U]] [--tz TZ] [--branch B] "
-    "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json] [-o FILE]"
+    "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json|html] [-o FILE]"
 )
 CHAT_USAGE = "digest chat [--user NAME]"
 SERVE_USAGE = "digest serve"
@@ -46,8 +46,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Commit Digest: a daily digest of what landed in a git repository.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="what is logged on stderr (default: info for serve and chat, else warning)",
+    )
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, formats: tuple[str, ...] = ("md", "json")) -> None:
         p.add_argument("--lang", choices=["zh", "en"], help="report language (DIGEST_LANGUAGE)")
         p.add_argument(
             "--analyzer",
@@ -55,11 +61,12 @@ def _parser() -> argparse.ArgumentParser:
             default="auto",
             help="auto = llm when an endpoint is configured, else heuristic",
         )
-        p.add_argument("--format", choices=["md", "json"], default="md")
+        p.add_argument("--format", choices=list(formats), default="md")
         p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
 
     report = sub.add_parser(
         "report",
+        parents=[logs],
         usage=REPORT_USAGE,
         help="the digest of one day (or range) of a repository",
         description="REPO is a local clone, owner/name or a GitHub URL. Without a date: today.",
@@ -73,10 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--no-fold", action="store_true", help="analyse bot, merge and lockfile-only commits too"
     )
-    common(report)
+    common(report, formats=("md", "json", "html"))
 
     show = sub.add_parser(
         "show",
+        parents=[logs],
         usage=SHOW_USAGE,
         help="the analysis of one commit",
         description="SHA is 7-40 hex characters, a branch or a tag.",
@@ -87,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser(
         "chat",
+        parents=[logs],
         usage=CHAT_USAGE,
         help="the bot's commands at a local prompt, with the daily schedule",
         description="Type what you would after /digest in Slack; digests print here.",
@@ -95,12 +104,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "serve",
+        parents=[logs],
         usage=SERVE_USAGE,
         help="run the bot: Slack (HTTP or Socket Mode) and the daily schedule",
         description="Settings come from the environment and .env (see README).",
     )
 
-    db = sub.add_parser("db", usage=DB_USAGE, help="the database (DIGEST_DATABASE_URL)")
+    db = sub.add_parser(
+        "db", parents=[logs], usage=DB_USAGE, help="the database (DIGEST_DATABASE_URL)"
+    )
     db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
     return parser
 
@@ -148,6 +160,8 @@ async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err:
         await source.aclose()
     if args.format == "json":
         return digest.model_dump_json(indent=2)
+    if args.format == "html":
+        return render_html(digest)
     return render_markdown(digest)
 
 
@@ -222,12 +236,30 @@ def main(
     except SettingsError as exc:
         err.write("digest: error: settings are invalid: " + "; ".join(exc.problems) + "\n")
         return 2
+    # Once, before anything can log: every record redacted, every configured secret named.
+    level = args.log_level or ("info" if args.command in ("serve", "chat") else "warning")
+    with setup_logging(err, secrets=secrets_of(settings), level=level):
+        return _run(args, settings, clock, out, err, usage)
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    clock: Clock,
+    out: TextIO,
+    err: TextIO,
+    usage: str,
+) -> int:
     try:
         if args.command == "chat":
+            from bot.terminal import chat  # the bot's modules load only when the bot runs
+
             return asyncio.run(
                 chat(settings, stdin=sys.stdin, stdout=out, clock=clock, user=args.user)
             )
         if args.command == "serve":
+            from bot.serve import serve  # lark-oapi alone takes seconds to import
+
             return asyncio.run(serve(settings, clock=clock, out=out))
         if args.command == "db":
             applied = asyncio.run(_db_upgrade(settings))

@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     feishu_verification_token: SecretStr | None = None
     feishu_encrypt_key: SecretStr | None = None
     feishu_api_url: str | None = None  # Lark international, tests: an origin like https://host
+    feishu_long_connection: bool = False  # events over lark's websocket instead of HTTP callbacks
     digest_public_url: str | None = None  # where /reports/... is served, for links in posts
+    # Signs /reports links of private repositories (without it they are not linked at all).
+    digest_report_key: SecretStr | None = None
     digest_port: int = Field(default=3000, ge=1, le=65535)
 
     digest_language: Literal["zh", "en"] = "zh"

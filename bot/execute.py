@@ -80,6 +80,8 @@ class Context:
     analyzer: Analyzer
     clock: Callable[[], datetime]
     on_change: Callable[[], Awaitable[None]] | None = None
+    # Told of every command (None for one that did not parse), for the metrics.
+    on_command: Callable[[str, Command | None], None] | None = None
     github_hosts: frozenset[str] = field(default_factory=lambda: frozenset({"github.com"}))
 
 
@@ -88,7 +90,11 @@ async def handle(text: str, ctx: Context) -> Reply:
     try:
         command = parse_command(text, github_hosts=ctx.github_hosts)
     except CommandError as exc:
+        if ctx.on_command is not None:
+            ctx.on_command(ctx.target.platform, None)
         return _error(exc, exc.usage or usage_for(exc.command))
+    if ctx.on_command is not None:
+        ctx.on_command(ctx.target.platform, command)
     try:
         return await execute(command, ctx)
     except DigestError as exc:

@@ -16,6 +16,7 @@ from digest.errors import (
     CommitNotFound,
     DigestError,
     DuplicateOption,
+    FeishuNeedsKey,
     GitFailed,
     InputTooLong,
     InvalidDate,
@@ -95,6 +96,11 @@ def describe(error: DigestError) -> str:
         case SlackRefused(setting=setting, error=code):
             return (
                 f"Slack refused {setting} ({redact(code)}): check the token and the app's settings."
+            )
+        case FeishuNeedsKey():
+            return (
+                "Feishu's HTTP callback needs FEISHU_ENCRYPT_KEY (and FEISHU_VERIFICATION_TOKEN) "
+                "so that every request can be checked; or set FEISHU_LONG_CONNECTION=true."
             )
         case NothingToServe():
             return (

@@ -1,6 +1,6 @@
 """`digest serve`: the bot. The store, the analyzer, the schedule, and every configured platform:
 Slack over HTTP (/slack/events) or Socket Mode (SLACK_APP_TOKEN); Feishu over its HTTP callback
-(/feishu/events)."""
+(/feishu/events) or the long connection (FEISHU_LONG_CONNECTION)."""
 
 from __future__ import annotations
 
@@ -23,16 +23,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.feishu.bot import FeishuBot, FeishuDeps
 from bot.feishu.client import FeishuClient
+from bot.feishu.longconn import LongConnection
 from bot.feishu.poster import FeishuPoster
+from bot.metrics import Metrics
 from bot.poster import Poster
+from bot.reports import ReportDeps
 from bot.scheduler import DigestScheduler
 from bot.slack.app import SlackDeps, build_app, make_client
 from bot.slack.poster import SlackPoster
 from bot.store import Store
-from bot.web import make_web_app
+from bot.web import make_web_app, readiness
 from bot.wiring import analyzer_for, open_source
 from digest.analysis.base import Analyzer
-from digest.errors import NothingToServe, ServiceUnavailable, SlackRefused
+from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
+from digest.sources.base import CommitSource
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +56,19 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     store = await Store.open(settings.digest_database_url)
+    platforms = (("slack", settings.slack_configured), ("feishu", settings.feishu_configured))
+    metrics = Metrics(platforms=tuple(name for name, on in platforms if on))
     try:
         async with analyzer_for("auto", settings, store) as run:
+            if run.llm is not None:
+                metrics.watch_llm(run.llm)
+            analyzer = metrics.analyzer(run.analyzer)
+            source_for = metrics.open_source(lambda repo: open_source(repo, settings))
             posters: dict[str, Poster] = {}
             scheduler = DigestScheduler(
                 store,
-                lambda repo: open_source(repo, settings),
-                run.analyzer,
+                source_for,
+                analyzer,
                 posters,  # filled below, before the scheduler starts
                 clock=clock,
                 replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
@@ -75,16 +85,21 @@ async def serve(
             if settings.slack_configured:
                 client = make_client(settings)
                 wss_url = await check_slack(client, settings)
-                slack_poster = SlackPoster(client, public_url=settings.digest_public_url)
+                slack_poster = SlackPoster(
+                    client,
+                    public_url=settings.digest_public_url,
+                    report_key=_secret(settings.digest_report_key),
+                )
                 posters["slack"] = slack_poster
                 slack_deps = SlackDeps(
                     settings=settings,
                     store=store,
-                    open_source=lambda repo: open_source(repo, settings),
-                    analyzer=run.analyzer,
+                    open_source=source_for,
+                    analyzer=analyzer,
                     poster=slack_poster,
                     clock=clock,
                     on_change=changed,
+                    on_command=metrics.command,
                 )
                 slack_app = build_app(slack_deps, client)
                 if settings.slack_app_token is not None:
@@ -100,28 +115,57 @@ async def serve(
                         secret.get_secret_value() if secret else None
                     )
                     modes.append("Slack over HTTP /slack/events")
+            longconn: LongConnection | None = None
             if settings.feishu_configured:
                 feishu_bot, feishu_poster = make_feishu(
-                    settings, store, run.analyzer, clock, changed
+                    settings, store, analyzer, source_for, clock, changed
                 )
+                feishu_bot.deps.on_command = metrics.command
                 posters["feishu"] = feishu_poster
-                web_options["feishu"] = feishu_bot
-                web_options["feishu_encrypt_key"] = _secret(settings.feishu_encrypt_key)
-                web_options["feishu_verification_token"] = _secret(
-                    settings.feishu_verification_token
-                )
-                modes.append("Feishu over HTTP /feishu/events")
+                if settings.feishu_long_connection:
+                    longconn = LongConnection(settings, feishu_bot, loop)
+                    modes.append("Feishu over the long connection")
+                # The HTTP callback only when it can be checked: signed and encrypted.
+                if not settings.feishu_long_connection and settings.feishu_encrypt_key is None:
+                    raise FeishuNeedsKey()
+                if settings.feishu_encrypt_key is not None:
+                    web_options["feishu"] = feishu_bot
+                    web_options["feishu_encrypt_key"] = _secret(settings.feishu_encrypt_key)
+                    web_options["feishu_verification_token"] = _secret(
+                        settings.feishu_verification_token
+                    )
+                    modes.append("Feishu over HTTP /feishu/events")
+            key = _secret(settings.digest_report_key)
+            web_options["reports"] = ReportDeps(
+                open_source=source_for,
+                analyzer=analyzer,  # the cached one: a page view makes no new LLM call
+                subscriptions=store.all_subscriptions,
+                clock=clock,
+                default_tz=settings.digest_timezone,
+                default_language=settings.digest_language,
+                signing_key=key.encode() if key else None,
+                concurrency=settings.digest_llm_concurrency,
+            )
+            scheduler.runner.observer = metrics
+            web_options["metrics"] = metrics
+            web_options["ready"] = readiness(store, lambda: scheduler.running)
             runner = web.AppRunner(make_web_app(**web_options), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "0.0.0.0", settings.digest_port).start()  # noqa: S104
             if handler is not None:
                 await handler.connect_async()  # type: ignore[no-untyped-call]
-            await scheduler.start()
-            out.write(f"digest serve: {'; '.join(modes)}; listening on :{settings.digest_port}\n")
-            out.flush()
             try:
+                if longconn is not None:
+                    await open_long_connection(longconn)
+                await scheduler.start()
+                out.write(
+                    f"digest serve: {'; '.join(modes)}; listening on :{settings.digest_port}\n"
+                )
+                out.flush()
                 await stop.wait()
             finally:
+                if longconn is not None:
+                    await asyncio.to_thread(longconn.stop)
                 await scheduler.shutdown()
                 if handler is not None:
                     await handler.close_async()  # type: ignore[no-untyped-call]
@@ -129,6 +173,14 @@ async def serve(
     finally:
         await store.close()
     return 0
+
+
+async def open_long_connection(longconn: LongConnection, within: float = 15.0) -> None:
+    """Start it; FeishuFailed when Feishu refuses the app. Not connected in time: it goes on
+    trying in the background (Feishu may be briefly unreachable), and says so once."""
+    longconn.start()
+    if not await asyncio.to_thread(longconn.wait_connected, within):
+        log.warning("The Feishu long connection is not open yet; it keeps trying")
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -139,16 +191,21 @@ def make_feishu(
     settings: Settings,
     store: Store,
     analyzer: Analyzer,
+    source_for: Callable[[str], CommitSource],
     clock: Callable[[], datetime],
     on_change: Callable[[], Awaitable[None]],
 ) -> tuple[FeishuBot, FeishuPoster]:
     secret = _secret(settings.feishu_app_secret) or ""
     client = FeishuClient(settings.feishu_app_id or "", secret, domain=settings.feishu_api_url)
-    poster = FeishuPoster(client, public_url=settings.digest_public_url)
+    poster = FeishuPoster(
+        client,
+        public_url=settings.digest_public_url,
+        report_key=_secret(settings.digest_report_key),
+    )
     deps = FeishuDeps(
         settings=settings,
         store=store,
-        open_source=lambda repo: open_source(repo, settings),
+        open_source=source_for,
         analyzer=analyzer,
         client=client,
         poster=poster,

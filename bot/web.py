@@ -1,4 +1,4 @@
-"""The HTTP side of the bot (aiohttp): /slack/events, /feishu/events and /healthz.
+"""The HTTP side of the bot (aiohttp): /slack/events, /feishu/events, /healthz, /readyz, /metrics.
 
 Slack requests are verified twice over: Bolt checks the signature and its 5-minute window, and in
 front of it a replay guard refuses a correctly signed request it has already seen, so a captured
@@ -7,11 +7,13 @@ request cannot be played again within the window.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+import sqlalchemy as sa
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -19,10 +21,17 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.feishu.bot import FeishuBot
 from bot.feishu.callbacks import CallbackRejected, parse_callback
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.reports import ReportDeps, report_routes
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60 * 5
+READY_TIMEOUT = 5.0
+
+# Whether the process can do its work, and if not, why (a short reason, no secret in it).
+Readiness = Callable[[], Awaitable[tuple[bool, str]]]
 
 
 class ReplayGuard:
@@ -98,6 +107,43 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
+def readiness(
+    store: Store, scheduler_running: Callable[[], bool], *, timeout: float = READY_TIMEOUT
+) -> Readiness:
+    """Ready when the database answers `SELECT 1` (within `timeout`) and the scheduler runs."""
+
+    async def check() -> tuple[bool, str]:
+        try:
+            async with asyncio.timeout(timeout):
+                async with store.engine.connect() as conn:
+                    await conn.execute(sa.text("SELECT 1"))
+        except TimeoutError:
+            return False, f"the database did not answer within {timeout:g} s"
+        except Exception as exc:  # the reason names the error's kind, never its text or URL
+            return False, f"the database cannot be reached ({type(exc).__name__})"
+        if not scheduler_running():
+            return False, "the scheduler is not running"
+        return True, "ready"
+
+    return check
+
+
+def readyz_handler(ready: Readiness) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        ok, reason = await ready()
+        body = {"status": "ready" if ok else "not ready", "reason": reason}
+        return web.json_response(body, status=200 if ok else 503)
+
+    return handle
+
+
+def metrics_handler(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+    return handle
+
+
 def make_web_app(
     *,
     slack: AsyncApp | None = None,
@@ -105,9 +151,18 @@ def make_web_app(
     feishu: FeishuBot | None = None,
     feishu_encrypt_key: str | None = None,
     feishu_verification_token: str | None = None,
+    metrics: Metrics | None = None,
+    ready: Readiness | None = None,
+    reports: ReportDeps | None = None,
 ) -> web.Application:
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    if reports is not None:
+        app.add_routes(report_routes(reports))
+    if ready is not None:
+        app.router.add_get("/readyz", readyz_handler(ready))
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_handler(metrics))
     if feishu is not None:
         app.router.add_post(
             "/feishu/events",

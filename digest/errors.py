@@ -107,6 +107,10 @@ class NothingToServe(UsageError):
     """`digest serve` without any chat platform configured."""
 
 
+class FeishuNeedsKey(UsageError):
+    """Feishu's HTTP callback without FEISHU_ENCRYPT_KEY could not be checked at all."""
+
+
 class RateLimited(UpstreamError):
     """Still limited after waiting as long as we are allowed to."""
 

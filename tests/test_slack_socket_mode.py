@@ -159,7 +159,8 @@ def shown(response: Response) -> str:
 
 async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
     slack = world.slack
-    digest = await Digest.start(world.env(), world.tmp)
+    env = world.env()
+    digest = await Digest.start(env, world.tmp)
     try:
         ready = await digest.line_starting("digest serve:", within=30)
         assert "Socket Mode" in ready
@@ -209,6 +210,17 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
             .fetchall()
         )
         assert rows == [("slack", slack.team_id, CHANNEL, "octo/demo")]
+
+        # The operator's endpoints of the same process: health, readiness, metrics.
+        base = f"http://127.0.0.1:{env['DIGEST_PORT']}"
+        async with aiohttp.ClientSession() as session:
+            for path in ("/healthz", "/readyz"):
+                async with session.get(base + path) as response:
+                    assert response.status == 200, path
+            async with session.get(base + "/metrics") as response:
+                exposition = await response.text()
+        assert 'digest_commands_total{kind="subscribe",platform="slack"} 1.0' in exposition
+        assert 'digest_commands_total{kind="invalid",platform="slack"}' in exposition
 
         digest.proc.send_signal(signal.SIGTERM)
         code = await digest.finish(within=HANG_GUARD)

@@ -13,6 +13,7 @@ from bot.feishu.cards import digest_cards
 from bot.feishu.client import FeishuClient
 from bot.poster import report_name
 from bot.records import Target
+from bot.reports import report_url
 from digest.models import Digest, Importance
 from digest.render.markdown import render_markdown
 
@@ -25,14 +26,22 @@ def message_uuid(run_key: str, part: str) -> str:
 class FeishuPoster:
     platform = "feishu"
 
-    def __init__(self, client: FeishuClient, *, public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: FeishuClient,
+        *,
+        public_url: str | None = None,
+        report_key: str | None = None,
+    ) -> None:
         self.client = client
         self.public_url = public_url
+        self.report_key = report_key
 
     def report_url(self, digest: Digest) -> str | None:
+        """The web page of the report, signed for a private repository; None to attach it."""
         if not self.public_url or digest.window.day is None:
             return None
-        return f"{self.public_url}/reports/{digest.repo.full_name}/{digest.window.day}"
+        return report_url(self.public_url, digest.repo, digest.window.day, self.report_key)
 
     async def post_digest(
         self,

@@ -21,7 +21,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Help, ListSubscriptions, Lookup, Now, Subscribe, Unsubscribe
+from bot.commands import (
+    Command,
+    Help,
+    ListSubscriptions,
+    Lookup,
+    Now,
+    Subscribe,
+    Unsubscribe,
+)
 from bot.commands import parse_command as parse
 from bot.config import Settings
 from bot.execute import Context, Reply, ReplyKind, handle
@@ -47,6 +55,7 @@ class SlackDeps:
     poster: SlackPoster
     clock: Callable[[], datetime]
     on_change: Callable[[], Awaitable[None]] | None = None
+    on_command: Callable[[str, Command | None], None] | None = None
 
 
 def make_client(settings: Settings) -> AsyncWebClient:
@@ -113,6 +122,7 @@ def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
             analyzer=deps.analyzer,
             clock=deps.clock,
             on_change=deps.on_change,
+            on_command=deps.on_command,
         )
         try:
             reply = await handle(text, ctx)
