@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from digest.errors import UnknownTimeZone
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
 
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
+    # A GitHub App instead of (or besides) a token: both or neither. The key is the PEM text
+    # (`\n` escapes allowed) or the path of a PEM file. With both an App and a token, the App
+    # wins: its installation tokens are short-lived and scoped to the repositories it is on.
+    github_app_id: int | None = Field(default=None, ge=1)
+    github_app_private_key: SecretStr | None = None
     # How long a GitHub call may wait for a rate limit to reset before failing (seconds).
     digest_github_max_wait: float = Field(default=60.0, ge=0, le=3600)
 
@@ -99,6 +106,46 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("github_app_private_key", mode="before")
+    @classmethod
+    def _pem_key(cls, value: object) -> object:
+        """The PEM text, read from a file when the value is not one; never quoted in errors."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        text = raw.strip()
+        if not text.startswith("-----BEGIN"):
+            try:
+                text = Path(text).expanduser().read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError, ValueError):
+                raise ValueError("neither PEM text nor a readable PEM file") from None
+            if not text.startswith("-----BEGIN"):
+                raise ValueError("the file is not a PEM private key") from None
+        text = text.replace("\\n", "\n")  # a one-line value from .env or a secret store
+        try:
+            load_pem_private_key(text.encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError("not an unencrypted PEM private key") from None
+        return SecretStr(text + "\n")
+
+    @model_validator(mode="after")
+    def _app_pair(self) -> Self:
+        has_id, has_key = self.github_app_id is not None, self.github_app_private_key is not None
+        if has_id != has_key:
+            missing = "GITHUB_APP_PRIVATE_KEY" if has_id else "GITHUB_APP_ID"
+            raise ValueError(
+                "a GitHub App needs both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY: "
+                f"{missing} is not set"
+            )
+        return self
+
+    @property
+    def github_app(self) -> tuple[int, str] | None:
+        """(app id, PEM private key) when a GitHub App is configured."""
+        if self.github_app_id is None or self.github_app_private_key is None:
+            return None
+        return self.github_app_id, self.github_app_private_key.get_secret_value()
 
     @field_validator("digest_database_url")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.records import Target
+from bot.reports import report_url
 from digest.models import Digest, Importance
 
 
@@ -42,3 +43,16 @@ def report_name(digest: Digest) -> str:
     """The file name of a digest's Markdown report, as attached to a post."""
     period = digest.window.day or digest.window.start.strftime("%Y-%m-%d")
     return f"digest-{digest.repo.full_name.replace('/', '-')}-{period}.md"
+
+
+class ReportLinks:
+    """Where a post links the full report: the signed web page, or None to attach the file."""
+
+    def __init__(self, public_url: str | None, report_key: str | None) -> None:
+        self.public_url = public_url
+        self.report_key = report_key
+
+    def report_url(self, digest: Digest) -> str | None:
+        if not self.public_url or digest.window.day is None:
+            return None
+        return report_url(self.public_url, digest.repo, digest.window.day, self.report_key)

@@ -41,10 +41,12 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
     full_name = parse_repo_arg(text, api_url=settings.github_api_url)
     if full_name is None:
         raise InvalidRepo(arg)
+    # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
     token = settings.github_token.get_secret_value() if settings.github_token else None
     return GitHubSource(
         full_name,
         token=token,
+        app_auth=settings.github_app,
         api_url=settings.github_api_url,
         max_rate_wait=settings.digest_github_max_wait,
     )

@@ -24,7 +24,6 @@ from bot.execute import Reply, ReplyKind
 from bot.feishu.card_parts import MAX_CARD_BYTES
 from bot.feishu.cards import analysis_cards, card_json, digest_cards, reply_cards
 from bot.feishu.escape import (
-    clean,
     code,
     link,
     markdown,
@@ -52,6 +51,7 @@ from digest.models import (
     Risk,
     Window,
 )
+from digest.render.clean import clean
 from digest.render.i18n import EN, ZH, labels, stats_sentence
 
 Card = dict[str, Any]

@@ -23,7 +23,6 @@ from slack_sdk.models.blocks import Block as SdkBlock
 from bot.execute import Reply, ReplyKind
 from bot.slack.blocks import DigestPost, Message, analysis_blocks, digest_messages, reply_messages
 from bot.slack.escape import (
-    clean,
     escape_code,
     escape_text,
     link,
@@ -59,6 +58,7 @@ from digest.models import (
     Risk,
     Window,
 )
+from digest.render.clean import clean
 from digest.render.i18n import EN, ZH, labels, stats_sentence
 
 REPO = RepoRef(full_name="ai-dynamo/dynamo", web_url="https://github.com/ai-dynamo/dynamo")

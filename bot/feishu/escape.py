@@ -42,6 +42,8 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
+from digest.render.clean import clean
+
 LT, GT = "\u02c2", "\u02c3"  # ˂ ˃
 # Markdown characters and their look-alikes; `_` and `~` stay as typed inside a word.
 _LOOKALIKE = {
@@ -65,31 +67,6 @@ _ENTITY_LIKE = re.compile(r"&(?=#?\w+;)")
 _SCHEME = re.compile(r"://")
 _WWW = re.compile(r"\b(www)\.", re.IGNORECASE)
 _NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
-
-
-def clean(text: str, *, multiline: bool = False) -> str:
-    """Format characters removed, controls as spaces, whitespace collapsed.
-
-    One line unless `multiline`: then lines are kept (each collapsed), runs of blank lines
-    become one, and leading/trailing blank lines go.
-    """
-    text = _NEWLINES.sub("\n", text)
-    kept: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cf", "Cs"):  # format characters; lone surrogates from bad decoding
-            continue
-        kept.append(" " if category == "Cc" and ch != "\n" else ch)
-    lines = [" ".join(line.split()) for line in "".join(kept).split("\n")]
-    if not multiline:
-        return " ".join(line for line in lines if line)
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)
 
 
 def _common(line: str) -> str:

@@ -11,9 +11,8 @@ import hashlib
 
 from bot.feishu.cards import digest_cards
 from bot.feishu.client import FeishuClient
-from bot.poster import report_name
+from bot.poster import ReportLinks, report_name
 from bot.records import Target
-from bot.reports import report_url
 from digest.models import Digest, Importance
 from digest.render.markdown import render_markdown
 
@@ -34,14 +33,7 @@ class FeishuPoster:
         report_key: str | None = None,
     ) -> None:
         self.client = client
-        self.public_url = public_url
-        self.report_key = report_key
-
-    def report_url(self, digest: Digest) -> str | None:
-        """The web page of the report, signed for a private repository; None to attach it."""
-        if not self.public_url or digest.window.day is None:
-            return None
-        return report_url(self.public_url, digest.repo, digest.window.day, self.report_key)
+        self.links = ReportLinks(public_url, report_key)
 
     async def post_digest(
         self,
@@ -52,7 +44,7 @@ class FeishuPoster:
         notes: tuple[str, ...] = (),
         min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
-        url = self.report_url(digest)
+        url = self.links.report_url(digest)
         cards = digest_cards(
             digest, report_url=url, min_importance=min_importance, notes=notes, run_key=run_key
         )

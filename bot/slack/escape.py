@@ -29,6 +29,8 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
+from digest.render.clean import clean
+
 # mrkdwn control characters and the look-alikes shown instead.
 _LOOKALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
 _MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -41,31 +43,6 @@ _ATOM = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt);|\s+|[^\s<&]+|.", re.DOTALL)
 def slack_len(text: str) -> int:
     """Length in UTF-16 code units: an emoji outside the BMP counts 2."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def clean(text: str, *, multiline: bool = False) -> str:
-    """Format characters removed, controls as spaces, whitespace collapsed.
-
-    One line unless `multiline`: then lines are kept (each collapsed), runs of blank lines
-    become one, and leading/trailing blank lines go.
-    """
-    text = _NEWLINES.sub("\n", text)
-    kept: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cf", "Cs"):  # format characters; lone surrogates from bad decoding
-            continue
-        kept.append(" " if category == "Cc" and ch != "\n" else ch)
-    lines = [" ".join(line.split()) for line in "".join(kept).split("\n")]
-    if not multiline:
-        return " ".join(line for line in lines if line)
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)
 
 
 def _entities(text: str) -> str:

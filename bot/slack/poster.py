@@ -10,9 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.poster import report_name
+from bot.poster import ReportLinks, report_name
 from bot.records import Target
-from bot.reports import report_url
 from bot.slack.blocks import Message, digest_messages
 from digest.models import Digest, Importance
 from digest.render.markdown import render_markdown
@@ -33,14 +32,7 @@ class SlackPoster:
         report_key: str | None = None,
     ) -> None:
         self.client = client
-        self.public_url = public_url
-        self.report_key = report_key
-
-    def report_url(self, digest: Digest) -> str | None:
-        """The web page of the report, signed for a private repository; None to attach it."""
-        if not self.public_url or digest.window.day is None:
-            return None
-        return report_url(self.public_url, digest.repo, digest.window.day, self.report_key)
+        self.links = ReportLinks(public_url, report_key)
 
     async def post_digest(
         self,
@@ -51,7 +43,7 @@ class SlackPoster:
         notes: tuple[str, ...] = (),
         min_importance: Importance = Importance.LOW,
     ) -> tuple[str, ...]:
-        url = self.report_url(digest)
+        url = self.links.report_url(digest)
         post = digest_messages(digest, report_url=url, min_importance=min_importance, notes=notes)
         ids: list[str] = []
         for n, message in enumerate(post.main):

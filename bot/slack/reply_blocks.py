@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from bot.execute import Reply, ReplyKind
 from bot.slack.escape import (
-    clean,
     code,
     escape_code,
     escape_text,
@@ -37,6 +36,7 @@ from digest.models import (
     FoldReason,
     Language,
 )
+from digest.render.clean import clean
 from digest.render.i18n import (
     FAILED_EMOJI,
     FOLDED_EMOJI,

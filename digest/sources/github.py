@@ -8,6 +8,14 @@ bounding the calls in flight. Rate limits are waited for in the event loop, up t
 Requests for N commits in a window: 1 (the repository, once per source) + max(1, ceil(N /
 per_page)) list pages + N details. List items are read from their raw data, which never triggers
 PyGithub's lazy completion. Checking names and converting GitHub's JSON is github_wire.py's.
+
+Credentials: none, a token, or a GitHub App (`app_auth=(app_id, private_key_pem)`). With an App,
+the first call looks up the repository's installation with the App's JWT (`GET /repos/{owner}/
+{repo}/installation`: 404 means the App is not installed there, RepoNotFound); every worker
+thread's client then authenticates with PyGithub's `AppInstallationAuth`, which fetches an
+installation access token (`POST /app/installations/{id}/access_tokens`) and refreshes it before
+it expires. A JWT GitHub refuses (401: wrong key or app id) is AuthenticationFailed. The private
+key is only ever handed to PyGithub's `Auth.AppAuth`, never formatted into an error or a log.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from github import Auth, Github, GithubException
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from github import Auth, Github, GithubException, GithubIntegration
 from github.Repository import Repository
 
 from digest.errors import (
@@ -81,6 +90,7 @@ class GitHubSource:
         full_name: str,
         *,
         token: str | None = None,
+        app_auth: tuple[int, str] | None = None,
         api_url: str = DEFAULT_API_URL,
         max_in_flight: int = 8,
         max_rate_wait: float = 60.0,
@@ -93,7 +103,10 @@ class GitHubSource:
         on_rate_limit: Callable[[RateLimit], None] | None = None,
     ) -> None:
         """`on_response(status)` hears of every HTTP response, `on_rate_limit` of the rate-limit
-        headers a call's responses carried: both from worker threads."""
+        headers a call's responses carried: both from worker threads.
+
+        `app_auth=(app_id, private_key_pem)` authenticates as that GitHub App's installation on
+        the repository; it wins over `token` when both are given."""
         if not is_full_name(full_name):
             raise InvalidRepo(full_name, "expected owner/name")
         if not 1 <= per_page <= 100 or max_in_flight < 1:
@@ -110,23 +123,44 @@ class GitHubSource:
         self._local = threading.local()
         self._clients: list[Github] = []
         self._clients_lock = threading.Lock()
-        auth = Auth.Token(token) if token else None
+        self._app = _app_auth(app_auth) if app_auth is not None else None
+        self._installation_id: int | None = None  # found on the first call (an App only)
+        self._installation_lock = asyncio.Lock()
+        token_auth = Auth.Token(token) if token and self._app is None else None
+        options: dict[str, Any] = {
+            "base_url": api_url.rstrip("/"),
+            "per_page": per_page,
+            "timeout": timeout,
+            "user_agent": USER_AGENT,
+            "pool_size": 2,
+            "seconds_between_requests": None,  # concurrency is bounded by the semaphore instead
+            "seconds_between_writes": None,
+        }
+
+        def client_auth() -> Auth.Auth | None:
+            if self._app is None:
+                return token_auth
+            assert self._installation_id is not None, "installation looked up before any call"
+            # One AppInstallationAuth per client: PyGithub binds it to that client's requester.
+            return self._app.get_installation_auth(self._installation_id)
 
         def new_client() -> Github:
             return Github(
-                base_url=api_url.rstrip("/"),
-                auth=auth,
-                per_page=per_page,
-                timeout=timeout,
-                user_agent=USER_AGENT,
+                auth=client_auth(),
                 retry=thread_retry(retry_backoff, observe=self._responded),
-                pool_size=2,
-                seconds_between_requests=None,  # concurrency is bounded by the semaphore instead
-                seconds_between_writes=None,
                 lazy=True,  # no request until we read raw_data
+                **options,
+            )
+
+        def new_integration() -> GithubIntegration:
+            return GithubIntegration(
+                auth=self._app,
+                retry=thread_retry(retry_backoff, observe=self._responded),
+                **options,
             )
 
         self._new_client = new_client
+        self._new_integration = new_integration
         self._resume_at = 0.0  # epoch seconds before which no call starts (a rate limit)
         self._repo_raw: Raw | None = None
         self._repo_lock = asyncio.Lock()
@@ -252,6 +286,27 @@ class GitHubSource:
         self, job: Callable[[], T], on_client_error: ClientErrorMapper | None = None
     ) -> T:
         """Run `job` in a worker thread; wait out rate limits; raise only our named errors."""
+        if self._app is not None and self._installation_id is None:
+            await self._find_installation()
+        return await self._run(job, on_client_error)
+
+    async def _find_installation(self) -> None:
+        """The App's installation on the repository (once per source), with the App's JWT."""
+        async with self._installation_lock:
+            if self._installation_id is not None:
+                return
+            owner, name = self._name.split("/")
+
+            def lookup() -> int:
+                integration = self._new_integration()
+                try:
+                    return int(integration.get_repo_installation(owner, name).id)
+                finally:
+                    integration.close()
+
+            self._installation_id = await self._run(lookup, None)
+
+    async def _run(self, job: Callable[[], T], on_client_error: ClientErrorMapper | None) -> T:
         mapper = on_client_error or self._repo_not_found
         loop = asyncio.get_running_loop()
         waited, cleared = 0.0, 0.0
@@ -401,6 +456,17 @@ class GitHubSource:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+def _app_auth(app: tuple[int, str]) -> Auth.AppAuth:
+    """PyGithub's App credentials; the key is checked here so that a malformed one fails now,
+    with a message that does not quote it."""
+    app_id, private_key = app
+    try:
+        load_pem_private_key(private_key.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError("app_auth: the private key is not an unencrypted PEM key") from None
+    return Auth.AppAuth(app_id, private_key)
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:

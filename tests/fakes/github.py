@@ -9,6 +9,11 @@ repositories, a queue of injected faults per path pattern, and read the log of e
         gh.add_repo("octo/demo", repo.path, private=True)
         ...  # GitHubSource("octo/demo", api_url=gh.url, token="ghp_x")
         assert gh.count(r"/commits/[0-9a-f]{40}$") == 3
+
+As a GitHub App: `FakeGitHub(app=(app_id, public_key_pem))` checks the App's RS256 JWTs on
+`GET /app`, `GET /repos/{o}/{r}/installation` and `POST /app/installations/{id}/access_tokens`;
+the installation tokens it hands out (`ghs_...`) authorize the repositories added with that
+`installation_id=`, and no others (404, as GitHub answers).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import math
 import os
 import re
+import secrets
 import subprocess
 import time
 import zlib
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 from aiohttp import web
 
 DOCS = "https://docs.github.com/rest"
@@ -36,6 +43,10 @@ _STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "
 _FIELD_SEP = "\x1f"
 _RECORD_SEP = "\x1e"
 _AUTHED = web.RequestKey("authed", bool)
+# What authenticated the request: "" (nobody), "token", "jwt" (the App) or "installation".
+_CREDENTIAL = web.RequestKey("credential", str)
+_INSTALLATION = web.RequestKey("installation", int)  # the installation of an installation token
+_APP_PATHS = re.compile(r"^/app(/|$)|^/repos/[^/]+/[^/]+/installation$")
 _LOG_FORMAT = _FIELD_SEP.join(["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"])
 
 
@@ -121,6 +132,7 @@ class _Repo:
     private: bool
     default_branch: str | None
     id: int
+    installation_id: int | None = None  # the App is installed on this repository
     details: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> detail body sans URLs
 
     @property
@@ -276,8 +288,13 @@ class FakeGitHub:
         users: dict[str, str] | None = None,
         enforce_rate_limit: bool = False,
         patch_limit: int | None = None,
+        app: tuple[int, str] | None = None,
+        installation_token_ttl: float = 3600.0,
     ) -> None:
         self.token = token
+        self.app = app  # (app id, RSA public key PEM) of the one GitHub App it knows
+        self.installation_token_ttl = installation_token_ttl
+        self.installation_tokens: dict[str, tuple[int, float]] = {}  # token -> (id, expires at)
         self.api_prefix = api_prefix.rstrip("/")
         self.web_url = web_url.rstrip("/")
         self.users = dict(users or {})  # email -> login
@@ -302,9 +319,15 @@ class FakeGitHub:
         *,
         private: bool = False,
         default_branch: str | None = None,
+        installation_id: int | None = None,
     ) -> None:
         self._repos[full_name.lower()] = _Repo(
-            full_name, Path(path), private, default_branch, id=1000 + len(self._repos)
+            full_name,
+            Path(path),
+            private,
+            default_branch,
+            id=1000 + len(self._repos),
+            installation_id=installation_id,
         )
 
     def inject(self, path_pattern: str, *responses: FakeResponse) -> None:
@@ -347,6 +370,9 @@ class FakeGitHub:
         ]
         for path, handler in routes:
             app.router.add_get(p + path, handler)
+        app.router.add_get(p + "/app", self._app)
+        app.router.add_get(p + "/repos/{owner}/{name}/installation", self._installation)
+        app.router.add_post(p + "/app/installations/{id}/access_tokens", self._access_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -385,22 +411,39 @@ class FakeGitHub:
         path: str,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
-        authed = False
+        credential = ""
         header = request.headers.get("Authorization")
         if header:
             scheme, _, value = header.partition(" ")
-            if (
-                scheme.lower() not in ("token", "bearer")
-                or self.token is None
-                or value != self.token
-            ):
+            installation = self.installation_tokens.get(value)
+            if scheme.lower() not in ("token", "bearer"):
+                credential = ""
+            elif self.token is not None and value == self.token:
+                credential = "token"
+            elif installation is not None and installation[1] > time.time():
+                credential = "installation"
+                request[_INSTALLATION] = installation[0]
+            elif self.app is not None and value.count(".") == 2:
+                problem = self._jwt_problem(value)
+                if problem is not None:
+                    return self._json(401, {"message": problem, "documentation_url": DOCS}, False)
+                credential = "jwt"
+            if not credential:
                 return self._json(
                     401,
                     {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"},
                     False,
                 )
-            authed = True
+        app_path = bool(_APP_PATHS.search(path))
+        if app_path and credential != "jwt":  # the App's own endpoints take only its JWT
+            body = {"message": "A JSON web token could not be decoded", "documentation_url": DOCS}
+            return self._json(401, body, False)
+        if credential == "jwt" and not app_path:
+            body = {"message": "Resource not accessible by integration", "documentation_url": DOCS}
+            return self._json(403, body, False)
+        authed = bool(credential)
         request[_AUTHED] = authed
+        request[_CREDENTIAL] = credential
         for pattern, queue in self._faults:
             if queue and pattern.search(path):
                 fault = queue.popleft()
@@ -466,7 +509,31 @@ class FakeGitHub:
         )
         if repo is None or (repo.private and not request[_AUTHED]):
             raise _HttpError(404, "Not Found")
+        if request[_CREDENTIAL] == "installation" and (
+            repo.installation_id != request[_INSTALLATION]
+        ):
+            raise _HttpError(404, "Not Found")  # not a repository of this installation
         return repo
+
+    def _jwt_problem(self, token: str) -> str | None:
+        """Why GitHub would refuse this App JWT (None: it is the App's, and current)."""
+        assert self.app is not None
+        app_id, public_key = self.app
+        try:
+            claims = jwt.decode(
+                token,
+                public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"], "verify_iss": False},
+                leeway=60,
+            )
+        except jwt.InvalidTokenError:
+            return "A JSON web token could not be decoded"
+        if str(claims["iss"]) != str(app_id):
+            return "Integration not found"
+        if int(claims["exp"]) - int(claims["iat"]) > 11 * 60:
+            return "'Expiration time' claim ('exp') is too far in the future"
+        return None
 
     def _api(self, repo: _Repo, rest: str = "") -> str:
         return f"{self.url}/repos/{repo.full_name}{rest}"
@@ -573,6 +640,71 @@ class FakeGitHub:
             "resource": "core",
         }
         return web.json_response({"resources": {"core": core}, "rate": core})
+
+    def _app_json(self) -> dict[str, Any]:
+        assert self.app is not None
+        return {
+            "id": self.app[0],
+            "slug": "commit-digest",
+            "node_id": f"A_{self.app[0]}",
+            "name": "Commit Digest",
+            "description": "",
+            "external_url": "https://example.com",
+            "html_url": f"{self.web_url}/apps/commit-digest",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "permissions": {"contents": "read", "metadata": "read"},
+            "events": [],
+        }
+
+    async def _app(self, request: web.Request) -> web.Response:
+        return web.json_response(self._app_json())
+
+    async def _installation(self, request: web.Request) -> web.Response:
+        repo = self._repos.get(
+            f"{request.match_info['owner']}/{request.match_info['name']}".lower()
+        )
+        if repo is None or repo.installation_id is None:
+            raise _HttpError(404, "Not Found")
+        assert self.app is not None
+        iid = repo.installation_id
+        return web.json_response(
+            {
+                "id": iid,
+                "app_id": self.app[0],
+                "app_slug": "commit-digest",
+                "target_id": zlib.crc32(repo.owner.encode()),
+                "target_type": "Organization",
+                "account": {"login": repo.owner, "id": zlib.crc32(repo.owner.encode())},
+                "repository_selection": "selected",
+                "access_tokens_url": f"{self.url}/app/installations/{iid}/access_tokens",
+                "repositories_url": f"{self.url}/installation/repositories",
+                "html_url": f"{self.web_url}/settings/installations/{iid}",
+                "permissions": {"contents": "read", "metadata": "read"},
+                "events": [],
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+                "single_file_name": None,
+            }
+        )
+
+    async def _access_token(self, request: web.Request) -> web.Response:
+        try:
+            iid = int(request.match_info["id"])
+        except ValueError:
+            raise _HttpError(404, "Not Found") from None
+        if not any(r.installation_id == iid for r in self._repos.values()):
+            raise _HttpError(404, "Not Found")
+        token = "ghs_" + secrets.token_urlsafe(27)
+        expires = time.time() + self.installation_token_ttl
+        self.installation_tokens[token] = (iid, expires)
+        body = {
+            "token": token,
+            "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": {"contents": "read", "metadata": "read"},
+            "repository_selection": "selected",
+        }
+        return web.json_response(body, status=201)
 
     async def _repo(self, request: web.Request) -> web.Response:
         repo = self._find(request)
