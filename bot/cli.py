@@ -21,6 +21,7 @@ from bot.store import Store
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
 from digest.errors import DigestError, InvalidSha, UsageError
 from digest.models import Language
+from digest.redact import register_secrets
 from digest.render.html import render_html
 from digest.render.markdown import render_commit_markdown, render_markdown
 from digest.service import build_digest, explain_commit
@@ -238,7 +239,9 @@ def main(
         return 2
     # Once, before anything can log: every record redacted, every configured secret named.
     level = args.log_level or ("info" if args.command in ("serve", "chat") else "warning")
-    with setup_logging(err, secrets=secrets_of(settings), level=level):
+    secrets = secrets_of(settings)
+    register_secrets(secrets)  # also out of every prompt sent to an LLM
+    with setup_logging(err, secrets=secrets, level=level):
         return _run(args, settings, clock, out, err, usage)
 
 

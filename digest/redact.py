@@ -113,8 +113,19 @@ def _named_replacer(pattern: re.Pattern[str], counter: list[int]) -> Callable[[r
     return replace
 
 
+_CONFIGURED: tuple[str, ...] = ()
+
+
+def register_secrets(values: tuple[str, ...]) -> None:
+    """The process's own configured secrets (tokens, keys), redacted everywhere from now on —
+    in prompts sent to an LLM as in logs — whatever their shape. Called once at start."""
+    global _CONFIGURED
+    _CONFIGURED = tuple(sorted({v for v in values if len(v) >= 6}, key=len, reverse=True))
+
+
 def redact_counted(text: str, extra: tuple[str, ...] = ()) -> tuple[str, int]:
     """`text` with every known secret replaced, and how many secrets were replaced."""
+    extra = (*extra, *_CONFIGURED)
     counter = [0]
     low = text.lower()  # redaction only removes literals, so testing the original is safe
     for token, hints in _TOKENS:

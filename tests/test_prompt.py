@@ -626,3 +626,27 @@ def test_estimate_never_drops_as_text_grows_and_is_subadditive_at_line_ends() ->
     assert all(a <= b for a, b in itertools.pairwise(counts))
     lines = text.splitlines(keepends=True)
     assert estimate_tokens(text) <= sum(estimate_tokens(line) for line in lines)
+
+
+def test_configured_secrets_of_any_shape_never_reach_the_prompt() -> None:
+    from digest.models import Commit, FileChange, FileStatus
+    from digest.redact import register_secrets
+
+    secret = "fEi5huAppSecretWithNoKnownShape42"
+    when = datetime(2026, 2, 5, tzinfo=UTC)
+    change = FileChange(
+        path="deploy/env.txt",
+        status=FileStatus.MODIFIED,
+        additions=1,
+        patch=f"@@ -1 +1 @@\n+value {secret}\n",
+    )
+    commit = Commit(
+        repo="o/r", sha="a" * 40, author_name="A", authored_at=when, committed_at=when,
+        message=f"chore: rotate {secret}", files=(change,),
+    )  # fmt: skip
+    register_secrets((secret,))
+    try:
+        text = build_user_prompt(commit, language="en").text
+    finally:
+        register_secrets(())
+    assert secret not in text and "[REDACTED]" in text
