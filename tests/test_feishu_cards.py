@@ -6,12 +6,10 @@ request) and scanned; sizes are measured independently of bot.feishu.card_parts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,11 +33,8 @@ from bot.feishu.escape import (
 )
 from digest.models import (
     AffectedArea,
-    Analysis,
     AnalysisStatus,
-    AnalyzedCommit,
     ChangeType,
-    Commit,
     Coverage,
     Digest,
     FoldedCommit,
@@ -49,130 +44,26 @@ from digest.models import (
     Language,
     RepoRef,
     Risk,
-    Window,
 )
 from digest.render.clean import clean
 from digest.render.i18n import EN, ZH, labels, stats_sentence
+from tests.digests import (
+    BIDI_AND_ZERO_WIDTH,
+    REPO,
+    make_commit,
+    make_digest,
+    make_entry,
+    make_folded,
+    sketch_digest,
+)
 
 Card = dict[str, Any]
 
-REPO = RepoRef(full_name="ai-dynamo/dynamo", web_url="https://github.com/ai-dynamo/dynamo")
-START = datetime(2026, 2, 5, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 REPORT_URL = "https://digest.example.com/reports/ai-dynamo/dynamo/2026-02-05"
 OUR_LINK = re.compile(
     r"\[[0-9a-f]{7,40}\]\(https://github\.com/ai-dynamo/dynamo/commit/[0-9a-f]{40}\)"
     r"|\[📄 (?:完整报告|Full report)\]\(https://digest\.example\.com/reports/[^)\s]*\)"
 )
-BIDI_AND_ZERO_WIDTH = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))] + [
-    "\u200e",
-    "\u200f",
-    "\u061c",
-    "\u200b",
-    "\u200c",
-    "\u200d",
-    "\u2060",
-    "\ufeff",
-]
-
-# --- factories -----------------------------------------------------------------------------
-
-
-def sha_of(seed: object) -> str:
-    return hashlib.sha1(str(seed).encode()).hexdigest()
-
-
-def make_commit(
-    seed: object, message: str = "feat: something (#1)", *, minutes: int = 0, author: str = "Alice"
-) -> Commit:
-    sha = sha_of(seed)
-    at = START + timedelta(minutes=minutes)
-    return Commit(
-        repo=REPO.full_name,
-        sha=sha,
-        author_name=author,
-        authored_at=at,
-        committed_at=at,
-        message=message,
-        url=REPO.commit_url(sha),
-    )
-
-
-def make_analysis(importance: Importance, **changes: Any) -> Analysis:
-    fields: dict[str, Any] = {
-        "change_types": (ChangeType.FEATURE,),
-        "importance": importance,
-        "importance_reason": "a reason",
-        "summary": f"Summary of a {importance.value} change.",
-    }
-    fields.update(changes)
-    return Analysis(**fields)
-
-
-def make_entry(
-    seed: object,
-    importance: Importance | None = Importance.MEDIUM,
-    *,
-    message: str | None = None,
-    minutes: int = 0,
-    author: str = "Alice",
-    **analysis: Any,
-) -> AnalyzedCommit:
-    commit = make_commit(
-        seed, message or f"feat: change {seed} (#{seed})", minutes=minutes, author=author
-    )
-    if importance is None:
-        return AnalyzedCommit(
-            commit=commit,
-            analysis=None,
-            analyzer="llm:test",
-            status=AnalysisStatus.FAILED,
-            error="the model timed out",
-        )
-    return AnalyzedCommit(
-        commit=commit, analysis=make_analysis(importance, **analysis), analyzer="llm:test"
-    )
-
-
-def make_folded(
-    seed: object, reason: FoldReason = FoldReason.LOCKFILE, minutes: int = 0
-) -> FoldedCommit:
-    commit = make_commit(
-        seed, f"chore(deps): bump lib{seed}", minutes=minutes, author="dependabot[bot]"
-    )
-    return FoldedCommit(commit=commit, reason=reason)
-
-
-def make_digest(
-    entries: list[AnalyzedCommit],
-    folded: list[FoldedCommit] | None = None,
-    *,
-    language: Language = "zh",
-    repo: RepoRef = REPO,
-    days: int = 1,
-) -> Digest:
-    window = Window(
-        start=START,
-        end=START + timedelta(days=days),
-        tz="Asia/Shanghai",
-        day="2026-02-05" if days == 1 else None,
-    )
-    return Digest(
-        repo=repo,
-        branch="main",
-        window=window,
-        language=language,
-        generated_at=START + timedelta(days=days),
-        entries=tuple(sorted(entries, key=lambda e: e.commit.committed_at, reverse=True)),
-        folded=tuple(folded or ()),
-    )
-
-
-def sketch_digest(language: Language = "zh") -> Digest:
-    """A day like the DESIGN sketch: highs, mediums, lows, a failure, folded dependency bumps."""
-    levels = [Importance.HIGH] * 3 + [Importance.MEDIUM] * 4 + [Importance.LOW] * 3 + [None]
-    entries = [make_entry(i, level, minutes=30 * i) for i, level in enumerate(levels)]
-    folded = [make_folded(f"dep{i}", minutes=15 + 60 * i) for i in range(4)]
-    return make_digest(entries, folded, language=language)
 
 
 def big_digest(n: int = 500, *, summary: str | None = None) -> Digest:
