@@ -145,11 +145,31 @@ def m004_inbound_events(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m005_answers(conn: Connection) -> None:
+    """The answers cache: one answer per (repo, sha, hashed model|prompt version|question)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "answers",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("sha", sa.String(40), nullable=False),
+        sa.Column("cache_key", sa.String(64), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("tokens_in", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("tokens_out", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("repo", "sha", "cache_key", name="uq_answers_key"),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
     ("002_subscriptions", m002_subscriptions),
     ("003_analysis_claims", m003_analysis_claims),
     ("004_inbound_events", m004_inbound_events),
+    ("005_answers", m005_answers),
 ]
 
 

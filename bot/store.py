@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrations
 from bot.store_channels import ChannelStore
-from bot.tables import analyses, analysis_claims, inbound_events, overviews
+from bot.tables import analyses, analysis_claims, answers, inbound_events, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
 
@@ -221,6 +222,42 @@ class Store(ChannelStore):
         statement = statement.on_conflict_do_nothing(index_elements=["digest_key", "cache_key"])
         async with self.engine.begin() as conn:
             await conn.execute(statement)
+
+    # -- answers to questions about one commit (digest.analysis.ask.AnswerCache) --
+
+    async def get_answer(self, repo: str, sha: str, key: str) -> str | None:
+        query = sa.select(answers.c.text).where(
+            answers.c.repo == repo, answers.c.sha == sha, answers.c.cache_key == _hashed(key)
+        )
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query)
+        return str(value) if value is not None else None
+
+    async def put_answer(
+        self, repo: str, sha: str, key: str, text: str, tokens_in: int = 0, tokens_out: int = 0
+    ) -> None:
+        statement = self._insert(answers).values(
+            repo=repo,
+            sha=sha,
+            cache_key=_hashed(key),
+            text=text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            created_at=self._now(),
+        )
+        statement = statement.on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def count_answers(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.count()).select_from(answers))
+        return int(value or 0)
+
+
+def _hashed(key: str) -> str:
+    """A cache key of any length (it holds the question) as 64 hex characters."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -286,6 +286,24 @@ class LLMAnalyzer:
                     )
                 )
 
+    async def complete_text(
+        self, messages: list[dict[str, str]], language: Language
+    ) -> tuple[str, int, int]:
+        """One plain-text completion (no JSON mode) within the analysis timeout: its text and
+        token usage, or an LLMFailure. A failure every further call would repeat (a refused
+        key, an unknown model) disables the endpoint, as for analyses."""
+        if self.disabled is not None:
+            raise self.disabled
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                return await self._complete(messages, language, json=False)
+        except TimeoutError:
+            raise LLMFailure("timeout", f"after {self.config.timeout:g} s") from None
+        except LLMFailure as exc:
+            if exc.disables_endpoint:
+                self.disabled = exc
+            raise
+
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
         """Two to four sentences on what the day was about, from one call over its analyses."""
         if self.disabled is not None or not entries:
