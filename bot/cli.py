@@ -13,13 +13,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.commands import MAX_QUESTION_CHARS
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import secrets_of, setup_logging
 from bot.messages import describe, exit_status
 from bot.progress import ProgressBars
 from bot.store import Store
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
-from digest.errors import DigestError, InvalidSha, UsageError
+from digest.errors import (
+    AskNeedsLLM,
+    DigestError,
+    InvalidSha,
+    MissingArgument,
+    QuestionTooLong,
+    UsageError,
+)
 from digest.models import Language
 from digest.redact import register_secrets
 from digest.render.html import render_html
@@ -34,6 +42,7 @@ REPORT_USAGE = (
     "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json|html] [-o FILE]"
 )
 CHAT_USAGE = "digest chat [--user NAME]"
+ASK_USAGE = "digest ask REPO SHA QUESTION..."
 SERVE_USAGE = "digest serve"
 DB_USAGE = "digest db upgrade"
 SHOW_USAGE = (
@@ -93,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("repo", metavar="REPO")
     show.add_argument("sha", metavar="SHA")
     common(show)
+
+    ask = sub.add_parser(
+        "ask",
+        parents=[logs],
+        usage=ASK_USAGE,
+        help="ask the LLM a question about one commit, answered from its diff",
+        description="SHA is 7-40 hex characters, a branch or a tag; needs an LLM endpoint.",
+    )
+    ask.add_argument("repo", metavar="REPO")
+    ask.add_argument("sha", metavar="SHA")
+    ask.add_argument("question", metavar="QUESTION", nargs="+")
 
     chat = sub.add_parser(
         "chat",
@@ -186,6 +206,30 @@ async def _show(args: argparse.Namespace, settings: Settings, err: TextIO) -> st
     return render_commit_markdown(entry, language)
 
 
+async def _ask(args: argparse.Namespace, settings: Settings, err: TextIO) -> str:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise MissingArgument("a question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionTooLong(len(question), MAX_QUESTION_CHARS)
+    ref = args.sha.strip()
+    if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
+        raise InvalidSha(args.sha)
+    if not settings.llm_configured:
+        raise AskNeedsLLM()
+    source = open_source(args.repo, settings)
+    try:
+        async with analyzer_for("llm", settings) as run:
+            assert run.asker is not None  # an LLM run always has one
+            commit = await source.commit(ref.lower() if _is_hex(ref) else ref)
+            entry = await run.analyzer.analyze(commit, settings.digest_language)
+            answer = await run.asker.ask(commit, question, analysis=entry.analysis)
+            _tell(run, err)
+    finally:
+        await source.aclose()
+    return f"{commit.repo}@{commit.short_sha} · {commit.title}\n> {question}\n\n{answer.text}"
+
+
 async def _db_upgrade(settings: Settings) -> list[str]:
     """Open the store without migrating, then migrate, to report what was applied."""
     store = await Store.open(settings.digest_database_url, upgrade=False)
@@ -231,6 +275,7 @@ def main(
         "show": SHOW_USAGE,
         "chat": CHAT_USAGE,
         "serve": SERVE_USAGE,
+        "ask": ASK_USAGE,
     }.get(args.command, DB_USAGE)
     try:
         settings = load_settings(env_file)
@@ -267,6 +312,9 @@ def _run(
         if args.command == "db":
             applied = asyncio.run(_db_upgrade(settings))
             out.write(f"database is up to date ({len(applied)} migrations applied now)\n")
+            return 0
+        if args.command == "ask":
+            _write(asyncio.run(_ask(args, settings, err)), None, out)
             return 0
         if args.command == "report":
             text = asyncio.run(_report(args, settings, clock, err))

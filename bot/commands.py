@@ -26,6 +26,7 @@ from digest.errors import (
     DuplicateOption,
     InputTooLong,
     MissingArgument,
+    QuestionTooLong,
     TooManyArguments,
     UnknownCommand,
     UnknownOption,
@@ -50,8 +51,9 @@ USAGE: dict[str, str] = {
     "unsubscribe": "/digest unsubscribe owner/repo",
     "list": "/digest list",
     "now": "/digest now [owner/repo] [YYYY-MM-DD]",
+    "ask": "/digest ask <sha> | owner/repo@<sha> | <commit URL> <question>",
 }
-_OVERVIEW = "/digest <sha> | subscribe owner/repo [options] | unsubscribe owner/repo | list | now"
+_OVERVIEW = "/digest <sha> | ask <sha> <question> | subscribe owner/repo [options] | list | now"
 
 
 def usage_for(command: str | None) -> str:
@@ -110,7 +112,16 @@ class Now:
     day: date | None = None
 
 
-Command: TypeAlias = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Now
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A question about one commit, answered by the LLM from its diff."""
+
+    repo: str | None
+    sha: str
+    question: str
+
+
+Command: TypeAlias = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Now | Ask
 
 # Every pattern is used with fullmatch and has no nested or overlapping quantifiers: linear time.
 _REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
@@ -125,7 +136,8 @@ _QUOTES = frozenset('"“”„‟«»「」『』`')  # group words (keeping th
 _SINGLE_QUOTES = "'‘’‚‛"  # removed only when they wrap a whole token or value
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help", "—help", "–help", "帮助"})
 _TOPICS = {**{name: name for name in USAGE}, "sha": "lookup", "commit": "lookup"}
-_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now")
+_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask")
+MAX_QUESTION_CHARS = 500
 _OPTIONS = ("branch", "at", "tz", "lang", "min", "paths", "exclude", "days", "empty")
 _CLEAR = "none"  # `paths:none` / `exclude:none` empty the list
 
@@ -142,9 +154,13 @@ def parse_command(text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS) ->
             return _help(tokens[1:])
         head, args = tokens[0], tokens[1:]
         command = head.lower() if head.lower() in _COMMANDS else "lookup"
+        hosts = _hosts(github_hosts)
+        if command == "ask":  # a question may well contain "?": only `ask --help` is help
+            if len(args) == 1 and args[0].lower() in ("--help", "-h", "help"):
+                return Help(command)
+            return _ask(args, hosts)
         if command != "lookup" and any(arg.lower() in _HELP_WORDS for arg in args):
             return Help(command)  # `subscribe --help`
-        hosts = _hosts(github_hosts)
         if command == "subscribe":
             return _subscribe(args, hosts)
         if command == "unsubscribe":
@@ -180,6 +196,8 @@ def format_command(command: Command) -> str:
             words = ["list"]
         case Now(repo=repo, day=day):
             words = ["now", repo or "", day.isoformat() if day else ""]
+        case Ask(repo=repo, sha=sha, question=question):
+            words = ["ask", f"{repo}@{sha}" if repo else sha, question]
     return " ".join(["/digest", *(word for word in words if word)])
 
 
@@ -292,6 +310,18 @@ def _lookup(head: str, args: list[str], hosts: frozenset[str]) -> Lookup:
     if args:
         raise TooManyArguments(tuple(args))
     return lookup
+
+
+def _ask(args: list[str], hosts: frozenset[str]) -> Ask:
+    if not args:
+        raise MissingArgument("a commit (sha, owner/repo@sha or URL) and a question")
+    target = _lookup(args[0], [], hosts)
+    question = " ".join(args[1:]).strip()
+    if not question:
+        raise MissingArgument("a question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionTooLong(len(question), MAX_QUESTION_CHARS)
+    return Ask(target.repo, target.sha, question)
 
 
 def _now(args: list[str], hosts: frozenset[str]) -> Now:

@@ -14,8 +14,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
+from digest.analysis.ask import Asker
+
 from bot.commands import (
     USAGE,
+    Ask,
     Command,
     Help,
     ListSubscriptions,
@@ -33,6 +36,7 @@ from bot.store import Store
 from digest.analysis.base import Analyzer
 from digest.errors import (
     AmbiguousSha,
+    AskNeedsLLM,
     CommandError,
     CommitNotFound,
     DigestError,
@@ -53,6 +57,7 @@ class ReplyKind(StrEnum):
     ANALYSIS = "analysis"
     SUBSCRIPTIONS = "subscriptions"
     DIGESTS = "digests"
+    ANSWER = "answer"  # `ask`: `text` is the answer, `question` the question, `title` the commit
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Reply:
     analysis: AnalyzedCommit | None = None
     subscriptions: tuple[Subscription, ...] = ()
     digests: tuple[Digest, ...] = ()
+    question: str | None = None
+    title: str | None = None
 
 
 @dataclass
@@ -82,6 +89,8 @@ class Context:
     on_change: Callable[[], Awaitable[None]] | None = None
     # Told of every command (None for one that did not parse), for the metrics.
     on_command: Callable[[str, Command | None], None] | None = None
+    # Answers `ask` questions; None when no LLM endpoint is configured.
+    asker: Asker | None = None
     github_hosts: frozenset[str] = field(default_factory=lambda: frozenset({"github.com"}))
 
 
@@ -118,6 +127,8 @@ async def execute(command: Command, ctx: Context) -> Reply:
             return await _lookup(repo, sha, ctx)
         case Now(repo=repo, day=day):
             return await _now(repo, day, ctx)
+        case Ask(repo=repo, sha=sha, question=question):
+            return await _ask(repo, sha, question, ctx)
 
 
 def may_subscribe(user: str, repo: RepoRef, settings: Settings) -> bool:
@@ -140,6 +151,7 @@ def _name(command: Command) -> str:
         ListSubscriptions: "list",
         Lookup: "lookup",
         Now: "now",
+        Ask: "ask",
     }[type(command)]
 
 
@@ -273,6 +285,18 @@ async def _lookup(repo: str | None, sha: str, ctx: Context) -> Reply:
             return Reply(ReplyKind.ANALYSIS, title, analysis=only)
     options = " or ".join(f"/digest {s.repo}@{sha}" for s, _ in found)
     return Reply(ReplyKind.INFO, f"{sha} matches commits in several repositories: {options}?")
+
+
+async def _ask(repo: str | None, sha: str, question: str, ctx: Context) -> Reply:
+    """The commit is found as for `/digest <sha>` (same scoping, same errors), then asked about."""
+    if ctx.asker is None:
+        raise AskNeedsLLM()
+    found = await _lookup(repo, sha, ctx)
+    if found.kind != ReplyKind.ANALYSIS or found.analysis is None:
+        return found  # several repositories matched: the same question back to the asker
+    entry = found.analysis
+    answer = await ctx.asker.ask(entry.commit, question, analysis=entry.analysis)
+    return Reply(ReplyKind.ANSWER, answer.text, question=question, title=found.text)
 
 
 async def _now(repo: str | None, day: date | None, ctx: Context) -> Reply:

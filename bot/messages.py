@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.store import StoreError
 from digest.errors import (
     AmbiguousSha,
+    AskNeedsLLM,
     AuthenticationFailed,
     BadCommitUrl,
     BadDate,
@@ -28,6 +29,7 @@ from digest.errors import (
     NotAGitRepository,
     NotFollowed,
     NothingToServe,
+    QuestionTooLong,
     RateLimited,
     RepoNotFound,
     ServiceUnavailable,
@@ -101,6 +103,13 @@ def describe(error: DigestError) -> str:
             return (
                 "Feishu's HTTP callback needs FEISHU_ENCRYPT_KEY (and FEISHU_VERIFICATION_TOKEN) "
                 "so that every request can be checked; or set FEISHU_LONG_CONNECTION=true."
+            )
+        case QuestionTooLong(length=length, limit=limit):
+            return f"The question is {length} characters long; ask in at most {limit}."
+        case AskNeedsLLM():
+            return (
+                "Questions need an LLM endpoint: set OPENAI_API_KEY (or OPENAI_BASE_URL); "
+                "/digest <sha> works without one."
             )
         case NothingToServe():
             return (

@@ -100,6 +100,7 @@ async def serve(
                     clock=clock,
                     on_change=changed,
                     on_command=metrics.command,
+                    asker=run.asker,
                 )
                 slack_app = build_app(slack_deps, client)
                 if settings.slack_app_token is not None:
@@ -121,6 +122,7 @@ async def serve(
                     settings, store, analyzer, source_for, clock, changed
                 )
                 feishu_bot.deps.on_command = metrics.command
+                feishu_bot.deps.asker = run.asker
                 posters["feishu"] = feishu_poster
                 if settings.feishu_long_connection:
                     longconn = LongConnection(settings, feishu_bot, loop)

@@ -60,6 +60,8 @@ class TerminalPoster:
 def render_reply(reply: Reply) -> str:
     """A Reply as terminal text: the sentence, then the usage or the analysis or the digests."""
     parts = [reply.text]
+    if reply.kind == ReplyKind.ANSWER:
+        parts = [f"{reply.title}", f"> {reply.question}", "", reply.text]
     if reply.kind == ReplyKind.ERROR and reply.usage:
         parts.append(reply.usage)
     if reply.analysis is not None:
@@ -104,6 +106,7 @@ async def chat(
                 analyzer=run.analyzer,
                 clock=clock,
                 on_change=changed,
+                asker=run.asker,
             )
             await scheduler.start()
             try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.store import Store
+from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.analysis.cache import CachedAnalyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
@@ -59,6 +60,7 @@ class AnalyzerRun:
     analyzer: Analyzer
     llm: LLMAnalyzer | None = None
     cache: CachedAnalyzer | None = None
+    asker: Asker | None = None  # answers `ask` questions, with the LLM and the same store
 
     def summary(self) -> str | None:
         """`llm:model · N calls · M from cache · K fell back (why)`, or None for the heuristic."""
@@ -111,7 +113,7 @@ async def analyzer_for(
         cache = store or await Store.open(settings.digest_database_url)
         try:
             cached = CachedAnalyzer(llm, cache)
-            yield AnalyzerRun(cached, llm=llm, cache=cached)
+            yield AnalyzerRun(cached, llm=llm, cache=cached, asker=Asker(llm, cache))
         finally:
             if own:
                 await cache.close()

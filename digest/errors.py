@@ -111,6 +111,10 @@ class FeishuNeedsKey(UsageError):
     """Feishu's HTTP callback without FEISHU_ENCRYPT_KEY could not be checked at all."""
 
 
+class AskNeedsLLM(UsageError):
+    """`/digest ask` without an LLM endpoint configured."""
+
+
 class RateLimited(UpstreamError):
     """Still limited after waiting as long as we are allowed to."""
 
@@ -271,3 +275,10 @@ class NotFollowed(UsageError):
     def __init__(self, repo: str) -> None:
         super().__init__(repo)
         self.repo = repo
+
+
+class QuestionTooLong(CommandError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.length = length
+        self.limit = limit

@@ -24,6 +24,7 @@ from bot.feishu.client import FeishuClient
 from bot.feishu.poster import FeishuPoster, message_uuid
 from bot.records import Target
 from bot.store import Store
+from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.sources.base import CommitSource
 
@@ -43,6 +44,7 @@ class FeishuDeps:
     clock: Callable[[], datetime]
     on_change: Callable[[], Awaitable[None]] | None = None
     on_command: Callable[[str, Command | None], None] | None = None
+    asker: Asker | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -88,6 +90,7 @@ class FeishuBot:
             clock=self.deps.clock,
             on_change=self.deps.on_change,
             on_command=self.deps.on_command,
+            asker=self.deps.asker,
         )
 
     async def on_message(self, event: dict[str, Any], tenant: str) -> None:

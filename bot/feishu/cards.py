@@ -369,6 +369,7 @@ _REPLY_TEMPLATE = {
     ReplyKind.SUBSCRIPTIONS: "blue",
     ReplyKind.DIGESTS: "blue",
     ReplyKind.ANALYSIS: "blue",
+    ReplyKind.ANSWER: "blue",
 }
 
 
@@ -385,13 +386,18 @@ def reply_cards(reply: Reply) -> list[Card]:
     if reply.kind is ReplyKind.DIGESTS:
         text = f"{text} {DIGEST_FOLLOWS}" if text else DIGEST_FOLLOWS
     units = [[element] for element in plain_divs(plain(text, multiline=True) or "-")]
+    if reply.kind is ReplyKind.ANSWER:  # the question quoted in grey above the answer
+        asked = plain_divs(
+            plain(f"❓ {reply.question or ''}", multiline=True), small=True, color="grey"
+        )
+        units = [asked, *units]
     if reply.kind is ReplyKind.ERROR and reply.usage:
         units.append(plain_divs(plain(reply.usage), small=True, color="grey"))
     return pack_cards(
         units,
         title=BOT_TITLE,
         template=_REPLY_TEMPLATE[reply.kind],
-        subtitle=None,
+        subtitle=plain(reply.title) if reply.kind is ReplyKind.ANSWER and reply.title else None,
         continued=labels("en").continued,
         summary=truncate(plain(text), SUMMARY),
     )

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import (
+    Ask,
     Command,
     Help,
     ListSubscriptions,
@@ -37,6 +38,7 @@ from bot.records import Target
 from bot.slack.blocks import Message, reply_messages
 from bot.slack.poster import SlackPoster
 from bot.store import Store
+from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.errors import CommandError
 from digest.sources.base import CommitSource
@@ -56,6 +58,7 @@ class SlackDeps:
     clock: Callable[[], datetime]
     on_change: Callable[[], Awaitable[None]] | None = None
     on_command: Callable[[str, Command | None], None] | None = None
+    asker: Asker | None = None
 
 
 def make_client(settings: Settings) -> AsyncWebClient:
@@ -91,6 +94,8 @@ def ack_text(text: str) -> str:
             return "⏳ Building the digest; it will be posted here in a moment…"
         case Help():
             return "📖 Commit Digest help follows."
+        case Ask(sha=sha):
+            return f"🤔 Reading {sha[:12]} to answer your question…"
     return "⏳ Working on it…"
 
 
@@ -123,6 +128,7 @@ def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
             clock=deps.clock,
             on_change=deps.on_change,
             on_command=deps.on_command,
+            asker=deps.asker,
         )
         try:
             reply = await handle(text, ctx)
@@ -143,7 +149,7 @@ async def deliver(reply: Reply, target: Target, respond: AsyncRespond, poster: S
         for digest in reply.digests:
             await poster.post_digest(target, digest, run_key=f"now-{uuid.uuid4().hex}")
         return
-    public = reply.kind in (ReplyKind.ANALYSIS, ReplyKind.INFO)
+    public = reply.kind in (ReplyKind.ANALYSIS, ReplyKind.INFO, ReplyKind.ANSWER)
     for message in reply_messages(reply):
         await _respond(respond, message, "in_channel" if public else "ephemeral")
 

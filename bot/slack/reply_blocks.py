@@ -190,6 +190,12 @@ def reply_messages(reply: Reply) -> list[Message]:
     if reply.kind is ReplyKind.DIGESTS:
         line = f"{text} {DIGEST_FOLLOWS}" if text else DIGEST_FOLLOWS
         return [Message(truncate(line, FALLBACK_TEXT), sections(line))]
+    if reply.kind is ReplyKind.ANSWER:
+        # The question quoted (escaped, so it cannot ping or link), then the answer.
+        asked = escape_text(reply.question or "", multiline=True).replace("\n", "\n> ")
+        lead = escape_text(reply.title or "")
+        blocks = contexts([f"❓ {lead}"]) + sections(f"> {asked}\n\n{text}")
+        return [Message(fallback, blocks)]
     return [Message(fallback, sections(text))]
 
 
