@@ -159,3 +159,29 @@ async def test_bad_commands_get_one_sentence_and_the_usage(world: World, text: s
     assert reply.kind == ReplyKind.ERROR and reply.ephemeral
     assert "\n" not in reply.text and reply.usage and reply.usage.startswith("usage: ")
     assert world.gh.count() == 0  # validated before any call went out
+
+
+async def test_ask_never_reveals_a_private_repository_the_channel_does_not_follow(
+    world: World,
+) -> None:
+    from digest.analysis.ask import Asker
+    from digest.analysis.llm import LLMAnalyzer, LLMConfig
+    from tests.fakes.openai import FakeOpenAI
+
+    secret_sha = world.secret.git("rev-parse", "HEAD")
+    await handle("subscribe octo/secret", world.ctx(ALPHA, user="U-admin"))
+    async with FakeOpenAI(api_key=None, responder=lambda body: "It adds s.py.") as fake:
+        llm = LLMAnalyzer(LLMConfig(model="gpt-4o-mini", api_key="k", base_url=fake.url))
+        beta = world.ctx(BETA)
+        beta.asker = Asker(llm, world.store)
+        for ref in (secret_sha[:8], f"octo/secret@{secret_sha[:8]}"):
+            reply = await handle(f"ask {ref} what does it do?", beta)
+            assert reply.kind == ReplyKind.ERROR and "secret plan" not in reply.text
+        assert fake.chat_requests == []  # nothing about it went to the model either
+        alpha = world.ctx(ALPHA)
+        alpha.asker = Asker(llm, world.store)
+        answered = await handle(f"ask {secret_sha[:8]} what does it do?", alpha)
+        assert answered.kind == ReplyKind.ANSWER, answered.text
+        assert answered.text == "It adds s.py."
+        assert answered.question == "what does it do?"
+        await llm.aclose()
