@@ -14,8 +14,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from digest.analysis.ask import Asker
-
 from bot.commands import (
     USAGE,
     Ask,
@@ -33,6 +31,7 @@ from bot.config import Settings
 from bot.messages import describe
 from bot.records import Subscription, Target
 from bot.store import Store
+from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.errors import (
     AmbiguousSha,
