@@ -28,9 +28,9 @@ from bot.slack.kit import (
     table,
 )
 from bot.slack.reply_blocks import analysis_blocks, flags, marker, reply_messages, sha_ref, title
-from digest.models import Digest, FoldReason, Importance
+from digest.models import Digest, Importance
 from digest.render.i18n import Labels, labels, stats_sentence
-from digest.render.layout import Item, format_minute, layout, local
+from digest.render.layout import Item, footer_lines, format_minute, layout, local
 
 __all__ = [
     "DigestPost",
@@ -205,23 +205,7 @@ def _tail(
     report_url: str | None,
 ) -> list[str]:
     """The closing lines: what is not detailed, what was folded, where the rest is."""
-    lines: list[str] = []
-    hidden = sum(
-        1
-        for e in digest.entries
-        if e.analysis is not None and e.analysis.importance.rank < min_importance.rank
-    )
-    if hidden:
-        lines.append(lab.not_shown.format(n=hidden))
-    reasons = Counter(f.reason for f in digest.folded)
-    if len(reasons) == 1 and FoldReason.BOT not in reasons:
-        ((reason, n),) = reasons.items()
-        lines.append(lab.folded_one.format(n=n, reason=lab.fold_reasons[reason]))
-    elif reasons:
-        detail = lab.list_sep.join(
-            f"{lab.fold_reasons[r]} {reasons[r]}" for r in FoldReason if reasons[r]
-        )
-        lines.append(lab.folded_many.format(n=sum(reasons.values()), detail=detail))
+    lines = footer_lines(digest, min_importance, lab)
     where = [lab.thread_hint] if detailed else []
     where.append(link(report_url, lab.report_link) if report_url else lab.report_attached)
     lines.append(" · ".join(where))

@@ -7,6 +7,7 @@ and chat renderers never disagree (and a contents link always finds its anchor).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +23,7 @@ from digest.models import (
     Importance,
     Window,
 )
+from digest.render.i18n import Labels
 
 SHORT_SHA = 7
 _T = TypeVar("_T", AnalyzedCommit, FoldedCommit)
@@ -160,3 +162,26 @@ def period(window: Window) -> str:
     if window.day:
         return window.day
     return f"{format_minute(window.start, window.tz)} → {format_minute(window.end, window.tz)}"
+
+
+def footer_lines(digest: Digest, min_importance: Importance, lab: Labels) -> list[str]:
+    """A chat post's closing lines in our own words: how many analysed commits are not
+    detailed (below the subscription's `min:`), and the folded noise as one line."""
+    lines: list[str] = []
+    hidden = sum(
+        1
+        for e in digest.entries
+        if e.analysis is not None and e.analysis.importance.rank < min_importance.rank
+    )
+    if hidden:
+        lines.append(lab.not_shown.format(n=hidden))
+    reasons = Counter(f.reason for f in digest.folded)
+    if len(reasons) == 1 and FoldReason.BOT not in reasons:
+        ((reason, n),) = reasons.items()
+        lines.append(lab.folded_one.format(n=n, reason=lab.fold_reasons[reason]))
+    elif reasons:
+        detail = lab.list_sep.join(
+            f"{lab.fold_reasons[r]} {reasons[r]}" for r in FoldReason if reasons[r]
+        )
+        lines.append(lab.folded_many.format(n=sum(reasons.values()), detail=detail))
+    return lines
