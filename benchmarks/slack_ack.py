@@ -1,6 +1,6 @@
 """Time to the ack of signed `/digest` requests while a digest with 0.5 s LLM latency runs.
 
-200 requests, 50 in flight, against the real HTTP endpoint (bot/web.py + Bolt), with the fake
+200 requests, 50 in flight, against the real HTTP endpoint (bot/web/app.py + Bolt), with the fake
 Slack, GitHub and OpenAI servers on loopback. Prints p50 and p99; the target is p99 < 300 ms
 (Slack allows 3 s). Run: .venv/bin/python -m benchmarks.slack_ack
 """
@@ -17,20 +17,20 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.config import Settings
-from bot.execute import Context, handle
-from bot.records import Target
+from bot.chat.execute import Context, Services, handle
+from bot.ops.settings import Settings
 from bot.slack.app import SlackDeps, build_app, make_client
 from bot.slack.poster import SlackPoster
-from bot.store import Store
-from bot.web import make_web_app
+from bot.store.database import Store
+from bot.store.records import Target
+from bot.web.app import make_web_app
 from bot.wiring import analyzer_for
 from digest.sources.github import GitHubSource
 from tests.fakes.github import FakeGitHub
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.slack import FakeSlack, sign
 from tests.gitrepo import GitRepo
-from tests.test_llm import answer_json
+from tests.library.test_llm import answer_json
 
 SECRET = "bench-signing-secret-0123456789"
 TOKEN = "xoxb-bench-0000000000-token"
@@ -67,12 +67,14 @@ async def main() -> None:
                     return GitHubSource(name, api_url=gh.url)
 
                 deps = SlackDeps(
-                    settings=settings,
-                    store=store,
-                    open_source=source,
-                    analyzer=run.analyzer,
+                    services=Services(
+                        settings=settings,
+                        store=store,
+                        open_source=source,
+                        analyzer=run.analyzer,
+                        clock=lambda: datetime.now(UTC),
+                    ),
                     poster=SlackPoster(client),
-                    clock=lambda: datetime.now(UTC),
                 )
                 runner = web.AppRunner(make_web_app(slack=build_app(deps, client),
                                                     slack_signing_secret=SECRET))  # fmt: skip
@@ -81,13 +83,15 @@ async def main() -> None:
                 host, port = runner.addresses[0][:2]
                 url = f"http://{host}:{port}/slack/events"
                 ctx = Context(
+                    services=Services(
+                        settings=settings,
+                        store=store,
+                        open_source=source,
+                        analyzer=run.analyzer,
+                        clock=lambda: datetime.now(UTC),
+                    ),
                     target=Target(platform="slack", workspace=slack.team_id, channel="C0GENERAL"),
                     user="U1",
-                    settings=settings,
-                    store=store,
-                    open_source=source,
-                    analyzer=run.analyzer,
-                    clock=lambda: datetime.now(UTC),
                 )
                 await handle("subscribe octo/bench tz:UTC", ctx)
                 # The background load: a 40-commit digest analysed by the slow LLM.

@@ -1,1 +1,1 @@
-"""Commit Digest, the application: settings, CLI and (later) the chat bots."""
+"""Commit Digest, the application: the `digest` command, the chat bots, the schedule, the store."""

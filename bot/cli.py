@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.commands import MAX_QUESTION_CHARS
-from bot.config import Settings, SettingsError, load_settings
-from bot.logs import secrets_of, setup_logging
-from bot.messages import describe, exit_status
-from bot.progress import ProgressBars
-from bot.store import Store
+from bot.chat.commands import MAX_QUESTION_CHARS
+from bot.chat.messages import describe, exit_status
+from bot.ops.logs import secrets_of, setup_logging
+from bot.ops.progress import ProgressBars
+from bot.ops.settings import Settings, SettingsError, load_settings
+from bot.store.database import Store
 from bot.wiring import AnalyzerRun, analyzer_for, open_source
 from digest.errors import (
     AskNeedsLLM,
@@ -300,13 +300,13 @@ def _run(
 ) -> int:
     try:
         if args.command == "chat":
-            from bot.terminal import chat  # the bot's modules load only when the bot runs
+            from bot.chat.terminal import chat  # the bot's modules load only when the bot runs
 
             return asyncio.run(
                 chat(settings, stdin=sys.stdin, stdout=out, clock=clock, user=args.user)
             )
         if args.command == "serve":
-            from bot.serve import serve  # lark-oapi alone takes seconds to import
+            from bot.web.serve import serve  # lark-oapi alone takes seconds to import
 
             return asyncio.run(serve(settings, clock=clock, out=out))
         if args.command == "db":

@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings
-from bot.store import Store
+from bot.ops.settings import Settings
+from bot.store.database import Store
 from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.analysis.cache import CachedAnalyzer

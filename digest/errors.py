@@ -175,9 +175,9 @@ class LLMFailure(UpstreamError):
         return self.kind in ("auth", "model")
 
 
-# ---- the `/digest ...` command grammar (bot/commands.py parses; bot/messages.py words) ----------
-# They live here, not in bot/commands.py, so that bot/messages.py can name them while
-# bot/commands.py imports bot/messages.py (no import cycle).
+# ---- the `/digest ...` command grammar (bot/chat/grammar.py parses; bot/chat/messages.py words) --
+# They live here, not in bot/chat/, so that bot/chat/messages.py can name them while
+# the grammar imports the messages (no import cycle).
 
 
 class CommandError(UsageError):

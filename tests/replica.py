@@ -16,11 +16,11 @@ import json
 import os
 from datetime import datetime, timedelta
 
-from bot.config import Settings
-from bot.execute import Context, handle
-from bot.records import Target
-from bot.scheduler import DigestScheduler
-from bot.store import Store
+from bot.chat.execute import Context, Services, handle
+from bot.delivery.scheduler import DigestScheduler
+from bot.ops.settings import Settings
+from bot.store.database import Store
+from bot.store.records import Target
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.sources.github import GitHubSource
 from tests.fakes.chat import ChatPoster
@@ -42,13 +42,15 @@ async def main(args: argparse.Namespace) -> None:
             for item in args.subscribe:
                 channel, repo = item.split("=", 1)
                 ctx = Context(
+                    services=Services(
+                        settings=settings,
+                        store=store,
+                        open_source=open_source,
+                        analyzer=analyzer,
+                        clock=lambda: now,
+                    ),
                     target=Target(platform="chat", workspace=WORKSPACE, channel=channel),
                     user=f"U-{args.replica}",
-                    settings=settings,
-                    store=store,
-                    open_source=open_source,
-                    analyzer=analyzer,
-                    clock=lambda: now,
                 )
                 reply = await handle(f"subscribe {repo}", ctx)
                 print(json.dumps({"subscribe": item, "reply": reply.text}), flush=True)

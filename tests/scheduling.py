@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.records import Subscription, Target
-from bot.scheduler import DigestScheduler
-from bot.store import Store
+from bot.delivery.poster import Post
+from bot.delivery.scheduler import DigestScheduler
+from bot.store.database import Store
+from bot.store.records import Subscription, Target
 from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
-from digest.models import AnalyzedCommit, Commit, Digest, Importance, Language
+from digest.models import AnalyzedCommit, Commit, Digest, Language
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
 from tests.gitrepo import GitRepo
@@ -56,7 +57,7 @@ class Clock:
 
 
 @dataclass
-class Post:
+class Sent:
     run_key: str
     target: Target
     digest: Digest
@@ -75,25 +76,18 @@ class Post:
 @dataclass
 class RecordingPoster:
     platform: str = "slack"
-    sent: list[Post] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
     calls: int = 0
     fail_calls: set[int] = field(default_factory=set)  # 1-based post_digest calls that fail
     lookups: list[str] = field(default_factory=list)
 
-    async def post_digest(
-        self,
-        target: Target,
-        digest: Digest,
-        *,
-        run_key: str,
-        notes: tuple[str, ...] = (),
-        min_importance: Importance = Importance.LOW,
-    ) -> tuple[str, ...]:
+    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
+        digest, run_key, notes = post.digest, post.run_key, post.notes
         self.calls += 1
         if self.calls in self.fail_calls:
             raise ConnectionError("the platform is unreachable")
         ids = (f"{len(self.sent) + 1}.0001", f"{len(self.sent) + 1}.0002")
-        self.sent.append(Post(run_key, target, digest, notes, ids))
+        self.sent.append(Sent(run_key, target, digest, notes, ids))
         return ids
 
     async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
@@ -104,7 +98,7 @@ class RecordingPoster:
     def seed(self, target: Target, run_key: str, digest: Digest) -> tuple[str, ...]:
         """A post made by a replica that died before recording it."""
         ids = ("seeded.0001",)
-        self.sent.append(Post(run_key, target, digest, (), ids))
+        self.sent.append(Sent(run_key, target, digest, (), ids))
         return ids
 
     def periods(self) -> list[str]:

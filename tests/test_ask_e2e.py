@@ -10,16 +10,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store
+from bot.store.database import Store
 from digest.analysis.ask import QUESTION_START, Asker
 from digest.analysis.llm import LLMAnalyzer, LLMConfig
 from tests.fakes.openai import FakeOpenAI
+from tests.feishu.test_bot import World as FeishuWorld
+from tests.feishu.test_bot import world as feishu_world  # noqa: F401  (a fixture)
 from tests.gitrepo import GitRepo
-from tests.test_feishu import World as FeishuWorld
-from tests.test_feishu import world as feishu_world  # noqa: F401  (a fixture)
-from tests.test_llm import answer_json
-from tests.test_slack import World as SlackWorld
-from tests.test_slack import world as slack_world  # noqa: F401  (a fixture)
+from tests.library.test_llm import answer_json
+from tests.slack.test_app import World as SlackWorld
+from tests.slack.test_app import world as slack_world  # noqa: F401  (a fixture)
 
 SH = timezone(timedelta(hours=8))
 ANSWER = "No: the default timeout stays 30 s; src/net.py only renames TIMEOUT_S."
@@ -87,7 +87,7 @@ async def test_slack_answers_in_the_channel_with_the_question_quoted(
     assert "Questions need an LLM endpoint" in json.dumps(world.slack.responses[0].blocks)
     async with FakeOpenAI(api_key=None, responder=responder) as fake:
         asker, llm = await _asker(fake.url, world.store)
-        world.deps.asker = asker
+        world.deps.services.asker = asker
         await world.command("subscribe octo/demo")
         await world.settle(2)
         sha = world.repo.git("rev-parse", "HEAD")
@@ -108,7 +108,7 @@ async def test_feishu_answers_as_a_reply_to_the_question(
     world = feishu_world
     async with FakeOpenAI(api_key=None, responder=responder) as fake:
         asker, llm = await _asker(fake.url, world.store)
-        world.deps.asker = asker
+        world.deps.services.asker = asker
         await world.say("/digest subscribe octo/demo")
         await world.settle(1)
         sha = world.repo.git("rev-parse", "HEAD")

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.fakes.openai import FakeOpenAI, Fault
 from tests.gitrepo import GitRepo
-from tests.test_llm import answer_json
+from tests.library.test_llm import answer_json
 
 SH = timezone(timedelta(hours=8))
 KEY = "sk-cli-" + "q" * 30

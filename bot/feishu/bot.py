@@ -1,6 +1,6 @@
 """The Feishu bot: a checked callback -> Command / button -> Reply -> a reply to the message.
 
-Events are the same whether they came over the HTTP callback (bot/web.py) or the long connection
+Events are the same whether they came over the HTTP callback (bot/web/app.py) or the long connection
 (bot/feishu/longconn.py): each is de-duplicated by its event id in the store, since Feishu
 re-delivers, then handled off the request path so Feishu gets its answer at once.
 """
@@ -11,22 +11,16 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from bot.commands import Command
-from bot.config import Settings
-from bot.execute import Context, Reply, ReplyKind, handle
+from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.delivery.poster import Post
 from bot.feishu.cards import analysis_cards, reply_cards
 from bot.feishu.client import FeishuClient
 from bot.feishu.poster import FeishuPoster, message_uuid
-from bot.records import Target
-from bot.store import Store
-from digest.analysis.ask import Asker
-from digest.analysis.base import Analyzer
-from digest.sources.base import CommitSource
+from bot.store.records import Target
 
 log = logging.getLogger(__name__)
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -35,16 +29,11 @@ _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 @dataclass
 class FeishuDeps:
-    settings: Settings
-    store: Store
-    open_source: Callable[[str], CommitSource]
-    analyzer: Analyzer
+    """What the bot needs, injected by `digest serve` or by a test."""
+
+    services: Services
     client: FeishuClient
     poster: FeishuPoster
-    clock: Callable[[], datetime]
-    on_change: Callable[[], Awaitable[None]] | None = None
-    on_command: Callable[[str, Command | None], None] | None = None
-    asker: Asker | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -56,7 +45,7 @@ class FeishuBot:
         self, event_type: str, event_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """Take a checked event: the answer for Feishu now, the work in the background."""
-        if not await self.deps.store.first_delivery(f"feishu:{event_id}"):
+        if not await self.deps.services.store.first_delivery(f"feishu:{event_id}"):
             return {}
         tenant = str((payload.get("header") or {}).get("tenant_key") or "")
         if event_type == "im.message.receive_v1":
@@ -80,18 +69,8 @@ class FeishuBot:
         task.add_done_callback(self.deps.tasks.discard)
 
     def _context(self, chat_id: str, tenant: str, user: str) -> Context:
-        return Context(
-            target=Target(platform="feishu", workspace=tenant, channel=chat_id),
-            user=user,
-            settings=self.deps.settings,
-            store=self.deps.store,
-            open_source=self.deps.open_source,
-            analyzer=self.deps.analyzer,
-            clock=self.deps.clock,
-            on_change=self.deps.on_change,
-            on_command=self.deps.on_command,
-            asker=self.deps.asker,
-        )
+        target = Target(platform="feishu", workspace=tenant, channel=chat_id)
+        return Context(target, user, self.deps.services)
 
     async def on_message(self, event: dict[str, Any], tenant: str) -> None:
         message = event.get("message") or {}
@@ -114,7 +93,7 @@ class FeishuBot:
         if reply.kind == ReplyKind.DIGESTS:
             for digest in reply.digests:
                 key = f"now-{message_id}-{digest.repo.full_name}"
-                await self.deps.poster.post_digest(target, digest, run_key=key)
+                await self.deps.poster.post_digest(target, Post(digest, key))
 
     async def on_card_action(self, event: dict[str, Any], tenant: str) -> None:
         """The details button of a digest card: the full analysis as a reply to the card."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from bot.execute import Reply, ReplyKind
+from bot.chat.execute import Reply, ReplyKind
 from bot.feishu.card_parts import (
     Card,
     Column,
@@ -31,25 +31,16 @@ from bot.feishu.card_parts import (
 )
 from bot.feishu.escape import code, link, markdown, plain, safe_url, truncate
 from digest.models import (
-    Analysis,
     AnalysisStatus,
     AnalyzedCommit,
     Commit,
     Digest,
-    FoldReason,
     Importance,
     Language,
 )
-from digest.render.i18n import (
-    FAILED_EMOJI,
-    FOLDED_EMOJI,
-    IMPORTANCE_EMOJI,
-    INSIGHT_NAMES,
-    Labels,
-    labels,
-    stats_sentence,
-)
-from digest.render.layout import Item, footer_lines, format_minute, layout, local
+from digest.render import detail
+from digest.render.i18n import FOLDED_EMOJI, Labels, labels, stats_sentence
+from digest.render.layout import Item, footer_lines, layout, local
 
 __all__ = ["Card", "analysis_cards", "card_json", "digest_cards", "reply_cards"]
 
@@ -62,6 +53,7 @@ SUMMARY = 100  # characters of a reply's preview in the chat list
 DIGEST_FOLLOWS = "The digest follows as its own post."
 BOT_TITLE = "Commit Digest"
 
+STYLE = detail.Style(markdown, code, "**", "-")
 LEVEL_TEMPLATE = {Importance.HIGH: "red", Importance.MEDIUM: "orange", Importance.LOW: "green"}
 
 
@@ -81,12 +73,7 @@ def digest_cards(
     """
     lab = labels(digest.language)
     lay = layout(digest)
-    detailed = [
-        item
-        for section in lay.sections
-        if (level := section.kind.importance) is not None and level.rank >= min_importance.rank
-        for item in section.items
-    ]
+    detailed = lay.detailed(min_importance)
     title = _title(digest, lab)
     subtitle = plain(lab.branch.format(branch=truncate(digest.branch, REPO_IN_TITLE)))
     template = "grey" if not lay.rows else "orange" if digest.stats.failed else "blue"
@@ -121,34 +108,8 @@ def digest_cards(
     return framed_cards(packer.finish(), title, template, subtitle, lab.continued)
 
 
-def _window(digest: Digest, lab: Labels) -> str:
-    window = digest.window
-    return lab.post_window.format(
-        start=format_minute(window.start, window.tz),
-        end=format_minute(window.end, window.tz),
-        tz=window.tz,
-    )
-
-
 def _title(digest: Digest, lab: Labels) -> str:
-    """`📰 owner/repo · 每日更新 · start → end (tz)`, the repository name shortened first."""
-    window = plain(_window(digest, lab))
-    repo = plain(digest.repo.full_name)
-    line = lab.post_title.format(repo=repo, window=window)
-    over = len(line) - HEADER_TITLE
-    if over > 0:
-        repo = truncate(repo, max(len(repo) - over, 8))
-        line = lab.post_title.format(repo=repo, window=window)
-    return truncate(line, HEADER_TITLE)
-
-
-def marker(entry: AnalyzedCommit | None, fold: FoldReason | None = None) -> str:
-    """The emoji of a commit: its importance, folded, or failed."""
-    if fold is not None:
-        return FOLDED_EMOJI
-    if entry is None or entry.analysis is None:
-        return FAILED_EMOJI
-    return IMPORTANCE_EMOJI[entry.analysis.importance]
+    return detail.post_title(digest, lab, limit=HEADER_TITLE, plain=plain)
 
 
 def _level_cell(item: Item, lab: Labels) -> str:
@@ -201,10 +162,10 @@ def _headed(
     """A title line for a header (`🔴 title · abc1234`) and, when it had to be shortened to fit
     there, the full title as the first element below it."""
     title = plain(entry.commit.title) or lab.no_title
-    line = f"{marker(entry)} {title} · {short_sha}"
+    line = f"{detail.marker(entry)} {title} · {short_sha}"
     if len(line) <= limit:
         return [], line
-    short = f"{marker(entry)} {truncate(title, limit - len(short_sha) - 6)} · {short_sha}"
+    short = f"{detail.marker(entry)} {truncate(title, limit - len(short_sha) - 6)} · {short_sha}"
     return plain_divs(title), short
 
 
@@ -217,86 +178,20 @@ def analysis_elements(entry: AnalyzedCommit, lab: Labels, short_sha: str) -> lis
         refs.append(lab.pull_request.format(n=commit.pr_number))
     analysis = entry.analysis
     if analysis is not None:
-        refs += [f"**{flag}**" for flag in flags(analysis, lab)]
+        refs += [STYLE.bold(flag) for flag in detail.flag_labels(analysis, lab)]
     blocks = [" · ".join(refs)]
     error = markdown(entry.error or "") or lab.unknown_error
     if analysis is None:
-        blocks.append(f"**{lab.failed}**\n{error}")
+        blocks.append(detail.field_text(detail.Field(lab.failed, error), STYLE))
     else:
         if entry.status is AnalysisStatus.FALLBACK:
             blocks.append(lab.fallback_note.format(error=error))
-        blocks += _fields(analysis, lab)
+        blocks += [
+            detail.field_text(f, STYLE) for f in detail.analysis_fields(analysis, lab, STYLE)
+        ]
     elements = markdowns("\n\n".join(blocks))
-    elements += plain_divs(_meta(entry, lab), small=True, color="grey")
+    elements += plain_divs(detail.meta_line(entry, lab, plain), small=True, color="grey")
     return elements
-
-
-def flags(analysis: Analysis, lab: Labels) -> list[str]:
-    pairs = (
-        (lab.breaking, analysis.breaking_change),
-        (lab.security_relevant, analysis.security_relevant),
-    )
-    return [label for label, on in pairs if on]
-
-
-def _field(label: str, body: str) -> str:
-    # The label on a line of its own: a bold mark next to CJK punctuation may not render.
-    return f"**{label}**\n{body}"
-
-
-def _fields(analysis: Analysis, lab: Labels) -> list[str]:
-    reason = markdown(analysis.importance_reason)
-    level = lab.importance_label(analysis.importance) + (f" — {reason}" if reason else "")
-    blocks = [
-        _field(lab.field_change_type, lab.change_type_names(analysis.change_types)),
-        _field(lab.field_importance, level),
-    ]
-    summary = markdown(analysis.summary, multiline=True)
-    if summary:
-        blocks.append(_field(lab.field_summary, summary))
-    areas = [
-        f"- {code(area.path_or_module)}" + (f" — {note}" if note else "")
-        for area in analysis.affected_areas
-        for note in [markdown(area.note, multiline=True)]
-    ]
-    insights = [
-        f"- **{lab.insights[name]}** — {markdown(text, multiline=True)}"
-        for name in INSIGHT_NAMES
-        if (text := getattr(analysis.insights, name)) and text.strip()
-    ]
-    risks = [
-        f"{n}. {markdown(risk.risk, multiline=True)}"
-        + lab.severity.format(level=lab.importance_label(risk.severity))
-        for n, risk in enumerate(analysis.risks, start=1)
-    ]
-    advice = [f"- {markdown(t, multiline=True)}" for t in analysis.recommendations if t.strip()]
-    for label, lines in (
-        (lab.field_affected, areas),
-        (lab.field_insights, insights),
-        (lab.field_risks, risks),
-        (lab.field_recommendations, advice),
-    ):
-        if lines:
-            blocks.append(_field(label, "\n".join(lines)))
-    return blocks
-
-
-def _meta(entry: AnalyzedCommit, lab: Labels) -> str:
-    """Analyzer, confidence, coverage: plain text (the analyzer name is not ours)."""
-    parts = [lab.analyzer.format(analyzer=plain(entry.analyzer))]
-    if entry.analysis is not None:
-        parts.append(lab.confidence.format(level=lab.confidence_levels[entry.analysis.confidence]))
-    coverage = entry.coverage
-    if coverage is not None and coverage.files_total:
-        parts.append(
-            lab.coverage.format(
-                full=coverage.files_full,
-                total=coverage.files_total,
-                clipped=coverage.files_clipped,
-                omitted=coverage.files_omitted,
-            )
-        )
-    return " · ".join(parts)
 
 
 def _tail(
@@ -319,11 +214,7 @@ def _tail(
 
 
 def analysis_cards(
-    entry: AnalyzedCommit,
-    *,
-    language: Language,
-    lead: str | None = None,
-    short_sha: str | None = None,
+    entry: AnalyzedCommit, *, language: Language, lead: str | None = None
 ) -> list[Card]:
     """The full analysis of one commit (a `/digest <sha>` answer, the details button's reply):
     one card unless the analysis is longer than a card may be.
@@ -331,7 +222,7 @@ def analysis_cards(
     `lead` (untrusted, e.g. `owner/repo@abc1234`) is the header's subtitle.
     """
     lab = labels(language)
-    sha = short_sha or entry.commit.short_sha
+    sha = entry.commit.short_sha
     body, title = _headed(entry, lab, sha, HEADER_TITLE)
     body += analysis_elements(entry, lab, sha)
     analysis = entry.analysis

@@ -39,10 +39,9 @@ which we never send. The same choices as bot/slack/escape.py, for Feishu's synta
 from __future__ import annotations
 
 import re
-import unicodedata
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from digest.render.clean import clean
+from digest.render.clean import clean, clip, http_url, prefix_within
 
 LT, GT = "\u02c2", "\u02c3"  # ˂ ˃
 # Markdown characters and their look-alikes; `_` and `~` stay as typed inside a word.
@@ -128,13 +127,8 @@ def safe_url(url: str | None) -> str | None:
 
     Spaces, quotes, brackets, parentheses, `<`, `>` and non-ASCII are percent-encoded.
     """
-    if not url:
-        return None
-    url = clean(url)
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url, safe=":/?#@!$&*+,;=%~-._")
+    href = http_url(url)
+    return quote(href, safe=":/?#@!$&*+,;=%~-._") if href else None
 
 
 def link(url: str | None, label: str) -> str:
@@ -146,16 +140,7 @@ def link(url: str | None, label: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     """At most `limit` characters, cut before a word where one is near, marked with `…`."""
-    if len(text) <= limit:
-        return text
-    cut = max(limit - 1, 1)
-    # Never leave a combining mark or variation selector without its base character.
-    while cut > 1 and unicodedata.category(text[cut]) in ("Mn", "Me", "Mc"):
-        cut -= 1
-    space = text.rfind(" ", 0, cut)
-    if space > cut - 20 and space > 0:
-        cut = space
-    return text[:cut].rstrip() + "…"
+    return clip(text, limit)
 
 
 def utf8_len(text: str) -> int:
@@ -215,20 +200,10 @@ def _split_line(line: str, limit: int) -> list[str]:
             parts.append(current.rstrip())
         current, size = word, word_size
         while size > limit:
-            head = _prefix(current, limit)
+            head = prefix_within(current, limit, _wire_cost)
             parts.append(head)
             current = current[len(head) :]
             size = wire_len(current)
     if current.strip():
         parts.append(current.rstrip())
     return [parts[0], *(neutral_line_start(p.lstrip()) for p in parts[1:])] if parts else []
-
-
-def _prefix(text: str, limit: int) -> str:
-    """The longest prefix of at most `limit` bytes (at least one character)."""
-    used = 0
-    for i, ch in enumerate(text):
-        used += _wire_cost(ch)
-        if used > limit:
-            return text[: max(i, 1)]
-    return text

@@ -47,9 +47,9 @@ from lark_oapi.ws.const import (  # type: ignore[import-untyped]
 from lark_oapi.ws.exception import ClientException  # type: ignore[import-untyped]
 from lark_oapi.ws.model import Response  # type: ignore[import-untyped]
 
-from bot.config import Settings
 from bot.feishu.bot import FeishuBot
 from bot.feishu.client import FeishuFailed
+from bot.ops.settings import Settings
 
 log = logging.getLogger(__name__)
 

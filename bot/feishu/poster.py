@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
+from bot.delivery.links import report_name
+from bot.delivery.poster import ChatPoster, Post
 from bot.feishu.cards import digest_cards
 from bot.feishu.client import FeishuClient
-from bot.poster import ReportLinks, report_name
-from bot.records import Target
-from digest.models import Digest, Importance
+from bot.store.records import Target
 from digest.render.markdown import render_markdown
 
 
@@ -22,31 +22,18 @@ def message_uuid(run_key: str, part: str) -> str:
     return hashlib.sha256(f"{run_key}/{part}".encode()).hexdigest()[:40]
 
 
-class FeishuPoster:
+class FeishuPoster(ChatPoster[FeishuClient]):
     platform = "feishu"
 
-    def __init__(
-        self,
-        client: FeishuClient,
-        *,
-        public_url: str | None = None,
-        report_key: str | None = None,
-    ) -> None:
-        self.client = client
-        self.links = ReportLinks(public_url, report_key)
-
-    async def post_digest(
-        self,
-        target: Target,
-        digest: Digest,
-        *,
-        run_key: str,
-        notes: tuple[str, ...] = (),
-        min_importance: Importance = Importance.LOW,
-    ) -> tuple[str, ...]:
+    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
+        digest, run_key = post.digest, post.run_key
         url = self.links.report_url(digest)
         cards = digest_cards(
-            digest, report_url=url, min_importance=min_importance, notes=notes, run_key=run_key
+            digest,
+            report_url=url,
+            min_importance=post.min_importance,
+            notes=post.notes,
+            run_key=run_key,
         )
         ids: list[str] = []
         for n, card in enumerate(cards):

@@ -1,15 +1,13 @@
 """The Slack app: one Bolt AsyncApp whose `/digest` listener turns a slash command into a Command
-(through bot.execute) and the Reply back into Slack messages. Transports live in bot/web.py (HTTP)
-and bot/serve.py (Socket Mode); nothing below this module sees a Slack payload.
+(through bot.chat.execute) and the Reply back into Slack messages. Transports live in
+bot/web/app.py (HTTP) and bot/web/serve.py (Socket Mode); nothing below sees a Slack payload.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -21,9 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import (
+from bot.chat.commands import (
     Ask,
-    Command,
     Help,
     ListSubscriptions,
     Lookup,
@@ -31,17 +28,14 @@ from bot.commands import (
     Subscribe,
     Unsubscribe,
 )
-from bot.commands import parse_command as parse
-from bot.config import Settings
-from bot.execute import Context, Reply, ReplyKind, handle
-from bot.records import Target
+from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.chat.grammar import parse_command as parse
+from bot.delivery.poster import Post
+from bot.ops.settings import Settings
 from bot.slack.blocks import Message, reply_messages
 from bot.slack.poster import SlackPoster
-from bot.store import Store
-from digest.analysis.ask import Asker
-from digest.analysis.base import Analyzer
+from bot.store.records import Target
 from digest.errors import CommandError
-from digest.sources.base import CommitSource
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +44,8 @@ log = logging.getLogger(__name__)
 class SlackDeps:
     """What the listener needs, injected by `digest serve` or by a test."""
 
-    settings: Settings
-    store: Store
-    open_source: Callable[[str], CommitSource]
-    analyzer: Analyzer
+    services: Services
     poster: SlackPoster
-    clock: Callable[[], datetime]
-    on_change: Callable[[], Awaitable[None]] | None = None
-    on_command: Callable[[str, Command | None], None] | None = None
-    asker: Asker | None = None
 
 
 def make_client(settings: Settings) -> AsyncWebClient:
@@ -100,7 +87,7 @@ def ack_text(text: str) -> str:
 
 
 def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
-    secret = deps.settings.slack_signing_secret
+    secret = deps.services.settings.slack_signing_secret
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else None,
@@ -118,18 +105,7 @@ def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
             workspace=str(command.get("team_id") or ""),
             channel=str(command.get("channel_id") or ""),
         )
-        ctx = Context(
-            target=target,
-            user=str(command.get("user_id") or ""),
-            settings=deps.settings,
-            store=deps.store,
-            open_source=deps.open_source,
-            analyzer=deps.analyzer,
-            clock=deps.clock,
-            on_change=deps.on_change,
-            on_command=deps.on_command,
-            asker=deps.asker,
-        )
+        ctx = Context(target, str(command.get("user_id") or ""), deps.services)
         try:
             reply = await handle(text, ctx)
             await deliver(reply, target, respond, deps.poster)
@@ -147,7 +123,7 @@ async def deliver(reply: Reply, target: Target, respond: AsyncRespond, poster: S
     """Errors, help and lists to the asker alone; lookups and changes to the channel."""
     if reply.kind == ReplyKind.DIGESTS:
         for digest in reply.digests:
-            await poster.post_digest(target, digest, run_key=f"now-{uuid.uuid4().hex}")
+            await poster.post_digest(target, Post(digest, f"now-{uuid.uuid4().hex}"))
         return
     public = reply.kind in (ReplyKind.ANALYSIS, ReplyKind.INFO, ReplyKind.ANSWER)
     for message in reply_messages(reply):

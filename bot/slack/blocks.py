@@ -27,10 +27,11 @@ from bot.slack.kit import (
     sections,
     table,
 )
-from bot.slack.reply_blocks import analysis_blocks, flags, marker, reply_messages, sha_ref, title
+from bot.slack.reply_blocks import analysis_blocks, flags, reply_messages, sha_ref, title
 from digest.models import Digest, Importance
+from digest.render import detail
 from digest.render.i18n import Labels, labels, stats_sentence
-from digest.render.layout import Item, footer_lines, format_minute, layout, local
+from digest.render.layout import Item, footer_lines, layout, local
 
 __all__ = [
     "DigestPost",
@@ -67,12 +68,7 @@ def digest_messages(
     """
     lab = labels(digest.language)
     lay = layout(digest)
-    detailed = [
-        item
-        for section in lay.sections
-        if (level := section.kind.importance) is not None and level.rank >= min_importance.rank
-        for item in section.items
-    ]
+    detailed = lay.detailed(min_importance)
     stats = stats_sentence(
         lab,
         digest.stats,
@@ -103,30 +99,15 @@ def digest_messages(
     return DigestPost(main=main, thread=thread)
 
 
-def _window(digest: Digest, lab: Labels) -> str:
-    window = digest.window
-    return lab.post_window.format(
-        start=format_minute(window.start, window.tz),
-        end=format_minute(window.end, window.tz),
-        tz=window.tz,
+def _title_line(digest: Digest, lab: Labels) -> str:
+    """`📰 owner/repo · 每日更新 · start → end (tz)`, unescaped."""
+    return lab.post_title.format(
+        repo=digest.repo.full_name, window=detail.window_text(digest.window, lab)
     )
 
 
-def _title_line(digest: Digest, lab: Labels) -> str:
-    """`📰 owner/repo · 每日更新 · start → end (tz)`, unescaped."""
-    return lab.post_title.format(repo=digest.repo.full_name, window=_window(digest, lab))
-
-
 def _header_text(digest: Digest, lab: Labels) -> str:
-    """The title line for the header: the repository name is shortened first when too long."""
-    window = plain_text(_window(digest, lab))
-    repo = plain_text(digest.repo.full_name)
-    line = lab.post_title.format(repo=repo, window=window)
-    over = slack_len(line) - MAX_HEADER
-    if over > 0:
-        repo = truncate(repo, max(slack_len(repo) - over, 8))
-        line = lab.post_title.format(repo=repo, window=window)
-    return truncate(line, MAX_HEADER)
+    return detail.post_title(digest, lab, limit=MAX_HEADER, plain=plain_text, measure=slack_len)
 
 
 def _table_units(digest: Digest, rows: Sequence[Item], lab: Labels) -> list[list[Block]]:
@@ -156,7 +137,7 @@ def _row(item: Item, tz: str, long_window: bool, lab: Labels) -> list[str]:
         when,
         truncate(plain_text(commit.author_name), AUTHOR_CELL),
         truncate(plain_text(commit.title) or lab.no_title, TITLE_CELL),
-        marker(item.entry, item.fold_reason),
+        detail.marker(item.entry, item.fold_reason),
     ]
 
 
@@ -177,7 +158,7 @@ def _table_chunks(cells: list[list[str]], head: list[str]) -> Iterator[list[list
 
 
 def _detail_units(items: list[Item], lab: Labels) -> list[list[Block]]:
-    """Each detailed item: marker, title, link and flags, then its summary; a heading per
+    """Each detailed item: detail.marker, title, link and flags, then its summary; a heading per
     importance level when more than one level is shown."""
     levels = Counter(item.importance for item in items)
     units: list[list[Block]] = []
@@ -190,7 +171,7 @@ def _detail_units(items: list[Item], lab: Labels) -> list[list[Block]]:
             units.append(contexts([f"*{lab.group_heading(level, levels[level])}*"]))
             previous = level
         commit = item.commit
-        head = f"{marker(entry)} *{title(commit, lab)}* · {sha_ref(commit, item.short_sha)}"
+        head = f"{detail.marker(entry)} *{title(commit, lab)}* · {sha_ref(commit, item.short_sha)}"
         head = " · ".join([head, *flags(entry.analysis, lab)])
         summary = escape_text(entry.analysis.summary, multiline=True)
         units.append(sections(f"{head}\n{summary}" if summary else head))

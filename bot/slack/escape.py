@@ -26,10 +26,9 @@ Lengths are counted in UTF-16 code units (`slack_len`), the larger of the counts
 from __future__ import annotations
 
 import re
-import unicodedata
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from digest.render.clean import clean
+from digest.render.clean import clean, clip, http_url, prefix_within
 
 # mrkdwn control characters and the look-alikes shown instead.
 _LOOKALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
@@ -94,14 +93,9 @@ def plain_text(text: str) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """An http(s) URL that cannot end the `<url|label>` around it, or None."""
-    if not url:
-        return None
-    url = clean(url)
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
+    href = http_url(url)
     # `|`, `<`, `>`, spaces and non-ASCII are percent-encoded; `&` is an entity, as Slack sends.
-    return quote(url, safe=":/?#@!$&'()*+,;=%~-._[]").replace("&", "&amp;")
+    return quote(href, safe=":/?#@!$&'()*+,;=%~-._[]").replace("&", "&amp;") if href else None
 
 
 def link(url: str | None, label: str) -> str:
@@ -113,23 +107,7 @@ def link(url: str | None, label: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     """At most `limit` UTF-16 units, cut before a word where one is near, marked with `…`."""
-    if slack_len(text) <= limit:
-        return text
-    room = limit - 1
-    cut = 0
-    used = 0
-    for i, ch in enumerate(text):
-        used += slack_len(ch)
-        if used > room:
-            break
-        cut = i + 1
-    # Never leave a combining mark or variation selector without its base character.
-    while cut and unicodedata.category(text[cut]) in ("Mn", "Me", "Mc"):
-        cut -= 1
-    space = text.rfind(" ", 0, cut)
-    if space > cut - 20 and space > 0:
-        cut = space
-    return text[:cut].rstrip() + "…"
+    return clip(text, limit, slack_len)
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -166,19 +144,9 @@ def _split_line(line: str, limit: int) -> list[str]:
             parts.append(current.rstrip())
         current = "" if atom.isspace() else atom
         while slack_len(current) > limit:
-            head = truncate_hard(current, limit)
+            head = prefix_within(current, limit, slack_len)
             parts.append(head)
             current = current[len(head) :]
     if current.strip():
         parts.append(current.rstrip())
     return parts
-
-
-def truncate_hard(text: str, limit: int) -> str:
-    """The longest prefix of at most `limit` units (at least one character)."""
-    used = 0
-    for i, ch in enumerate(text):
-        used += slack_len(ch)
-        if used > limit:
-            return text[: max(i, 1)]
-    return text

@@ -10,10 +10,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.poster import ReportLinks, report_name
-from bot.records import Target
+from bot.delivery.links import report_name
+from bot.delivery.poster import ChatPoster, Post
 from bot.slack.blocks import Message, digest_messages
-from digest.models import Digest, Importance
+from bot.store.records import Target
 from digest.render.markdown import render_markdown
 
 EVENT_TYPE = "commit_digest"
@@ -21,40 +21,25 @@ EVENT_TYPE = "commit_digest"
 HISTORY_PAGES = 5
 
 
-class SlackPoster:
+class SlackPoster(ChatPoster[AsyncWebClient]):
     platform = "slack"
 
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        *,
-        public_url: str | None = None,
-        report_key: str | None = None,
-    ) -> None:
-        self.client = client
-        self.links = ReportLinks(public_url, report_key)
-
-    async def post_digest(
-        self,
-        target: Target,
-        digest: Digest,
-        *,
-        run_key: str,
-        notes: tuple[str, ...] = (),
-        min_importance: Importance = Importance.LOW,
-    ) -> tuple[str, ...]:
+    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
+        digest = post.digest
         url = self.links.report_url(digest)
-        post = digest_messages(digest, report_url=url, min_importance=min_importance, notes=notes)
+        messages = digest_messages(
+            digest, report_url=url, min_importance=post.min_importance, notes=post.notes
+        )
         ids: list[str] = []
-        for n, message in enumerate(post.main):
+        for n, message in enumerate(messages.main):
             metadata = (
-                {"event_type": EVENT_TYPE, "event_payload": {"run_key": run_key}}
+                {"event_type": EVENT_TYPE, "event_payload": {"run_key": post.run_key}}
                 if n == 0
                 else None
             )
             ids.append(await self._post(target.channel, message, metadata=metadata))
         thread = ids[0]
-        for message in post.thread:
+        for message in messages.thread:
             ids.append(await self._post(target.channel, message, thread_ts=thread))
         if url is None:
             await self.client.files_upload_v2(

@@ -8,7 +8,7 @@ commit's section in the report.
 
 from __future__ import annotations
 
-from bot.execute import Reply, ReplyKind
+from bot.chat.execute import Reply, ReplyKind
 from bot.slack.escape import (
     code,
     escape_code,
@@ -33,29 +33,13 @@ from digest.models import (
     AnalysisStatus,
     AnalyzedCommit,
     Commit,
-    FoldReason,
     Language,
 )
+from digest.render import detail
 from digest.render.clean import clean
-from digest.render.i18n import (
-    FAILED_EMOJI,
-    FOLDED_EMOJI,
-    IMPORTANCE_EMOJI,
-    INSIGHT_NAMES,
-    Labels,
-    labels,
-)
+from digest.render.i18n import Labels, labels
 
 DIGEST_FOLLOWS = "The digest follows as its own post."
-
-
-def marker(entry: AnalyzedCommit | None, fold: FoldReason | None = None) -> str:
-    """The emoji of a commit: its importance, folded, or failed."""
-    if fold is not None:
-        return FOLDED_EMOJI
-    if entry is None or entry.analysis is None:
-        return FAILED_EMOJI
-    return IMPORTANCE_EMOJI[entry.analysis.importance]
 
 
 def title(commit: Commit, lab: Labels) -> str:
@@ -68,17 +52,11 @@ def sha_ref(commit: Commit, short_sha: str) -> str:
     return link(commit.url, short_sha) if safe_url(commit.url) else code(short_sha)
 
 
+STYLE = detail.Style(escape_text, code, "*", "•")
+
+
 def flags(analysis: Analysis, lab: Labels) -> list[str]:
-    pairs = (
-        (lab.breaking, analysis.breaking_change),
-        (lab.security_relevant, analysis.security_relevant),
-    )
-    return [f"*{label}*" for label, on in pairs if on]
-
-
-def _field(label: str, body: str) -> str:
-    # The label on a line of its own: a bold mark next to CJK punctuation may not render.
-    return f"*{label}*\n{body}"
+    return [STYLE.bold(label) for label in detail.flag_labels(analysis, lab)]
 
 
 def analysis_blocks(
@@ -99,74 +77,28 @@ def analysis_blocks(
     if commit.pr_number is not None:
         refs.append(lab.pull_request.format(n=commit.pr_number))
     blocks = contexts([lead]) if lead else []
-    blocks += sections(f"{marker(entry)} *{title(commit, lab)}*\n" + " · ".join(refs))
+    blocks += sections(f"{detail.marker(entry)} *{title(commit, lab)}*\n" + " · ".join(refs))
     analysis = entry.analysis
     error = escape_text(entry.error or "") or lab.unknown_error
     if analysis is None:
-        blocks += sections(_field(lab.failed, error))
+        blocks += sections(detail.field_text(detail.Field(lab.failed, error), STYLE))
     else:
         if entry.status is AnalysisStatus.FALLBACK:
             blocks += contexts([lab.fallback_note.format(error=error)])
         blocks += _fields(analysis, lab)
-    blocks += contexts([_meta(entry, lab)])
-    fallback = f"{marker(entry)} {title(commit, lab)} · {sha}"
+    blocks += contexts([detail.meta_line(entry, lab, escape_text)])
+    fallback = f"{detail.marker(entry)} {title(commit, lab)} · {sha}"
     return as_messages(pack([b] for b in blocks), fallback, lab.continued)
 
 
 def _fields(analysis: Analysis, lab: Labels) -> list[Block]:
-    reason = escape_text(analysis.importance_reason)
-    level = lab.importance_label(analysis.importance) + (f" — {reason}" if reason else "")
-    kinds = lab.change_type_names(analysis.change_types)
-    blocks = sections(
-        _field(lab.field_change_type, kinds) + "\n" + _field(lab.field_importance, level)
-    )
-    summary = escape_text(analysis.summary, multiline=True)
-    if summary:
-        blocks += sections(_field(lab.field_summary, summary))
-    areas = [
-        f"• {code(area.path_or_module)}" + (f" — {note}" if note else "")
-        for area in analysis.affected_areas
-        for note in [escape_text(area.note, multiline=True)]
-    ]
-    insights = [
-        f"• *{lab.insights[name]}* — {escape_text(text, multiline=True)}"
-        for name in INSIGHT_NAMES
-        if (text := getattr(analysis.insights, name)) and text.strip()
-    ]
-    risks = [
-        f"{n}. {escape_text(risk.risk, multiline=True)}"
-        + lab.severity.format(level=lab.importance_label(risk.severity))
-        for n, risk in enumerate(analysis.risks, start=1)
-    ]
-    advice = [f"• {escape_text(t, multiline=True)}" for t in analysis.recommendations if t.strip()]
-    for label, lines in (
-        (lab.field_affected, areas),
-        (lab.field_insights, insights),
-        (lab.field_risks, risks),
-        (lab.field_recommendations, advice),
-    ):
-        if lines:
-            blocks += sections(_field(label, "\n".join(lines)))
+    kind, level, *rest = detail.analysis_fields(analysis, lab, STYLE)
+    blocks = sections(detail.field_text(kind, STYLE) + "\n" + detail.field_text(level, STYLE))
+    for field in rest:
+        blocks += sections(detail.field_text(field, STYLE))
     if marks := flags(analysis, lab):
         blocks += sections(" · ".join(marks))
     return blocks
-
-
-def _meta(entry: AnalyzedCommit, lab: Labels) -> str:
-    parts = [lab.analyzer.format(analyzer=escape_text(entry.analyzer))]
-    if entry.analysis is not None:
-        parts.append(lab.confidence.format(level=lab.confidence_levels[entry.analysis.confidence]))
-    coverage = entry.coverage
-    if coverage is not None and coverage.files_total:
-        parts.append(
-            lab.coverage.format(
-                full=coverage.files_full,
-                total=coverage.files_total,
-                clipped=coverage.files_clipped,
-                omitted=coverage.files_omitted,
-            )
-        )
-    return " · ".join(parts)
 
 
 def reply_messages(reply: Reply) -> list[Message]:

@@ -1,7 +1,7 @@
 """A cache in front of any analyzer: one analysis per (repo, sha, fingerprint + language).
 
-The library defines what a cache must do; bot/store.py keeps the rows. Only successful analyses
-are kept, so a fallback or a failure is tried again on the next run.
+The library defines what a cache must do; bot/store/database.py keeps the rows. Only successful
+analyses are kept, so a fallback or a failure is tried again on the next run.
 """
 
 from __future__ import annotations

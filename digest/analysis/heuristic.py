@@ -11,19 +11,17 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from digest.analysis import rules
+from digest.analysis.heuristic_facts import Facts, change_types, facts_of, guessed, lines_of
 from digest.analysis.heuristic_text import (
     TEXT,
-    Guess,
     names_cli_addition,
     summary,
     t,
-    title_guesses,
 )
-from digest.analysis.rules import CODE_KINDS, PERIPHERAL_KINDS, PathKind, TitleInfo
+from digest.analysis.rules import CODE_KINDS, PathKind
 from digest.models import (
     AffectedArea,
     Analysis,
@@ -41,8 +39,6 @@ from digest.models import (
 )
 
 VERSION = "v2"
-LARGE_LINES = 1000  # changed code lines for a "large cross-module refactor" ...
-LARGE_DIRS = 3  # ... across at least this many top-level directories
 UNTESTED_LINES = 100  # more code lines than this changed with no test file touched: a risk
 CHORE_MEDIUM_LINES = 100  # a chore this big is an internal refactor in disguise
 FEATURE_HIGH_LINES = 50  # product source lines that make an undeclared feature substantial
@@ -57,161 +53,14 @@ _DEFECT_RE = re.compile(
     r"|race conditions?|use[ -]after[ -]free)\b",
     re.IGNORECASE,
 )
-_SECURITY_TITLE_RE = re.compile(r"\bCVE-\d{4}-\d+|\bvulnerab", re.IGNORECASE)
-_PR_SUFFIX_RE = re.compile(r"\s*\(#\d+\)\s*$")
 _REVERT_WORD_RE = re.compile(r"^\W*(?:revert\w*|回滚|回退|撤销|还原)\s*", re.IGNORECASE)
 _GUESS_KINDS = {"cosmetic": "chore", "release": "chore", "remove": "chore", "docs_code": "chore"}
-_CODE_GUESSES = {ChangeType.FEATURE, ChangeType.BUGFIX, ChangeType.PERF, ChangeType.REFACTOR}
 
 
-def _lines(f: FileChange) -> int:
-    return f.additions + f.deletions
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """Everything the rules read, computed once per commit."""
-
-    info: TitleInfo
-    subject: str  # the title as quoted in the summary: the declared subject, else the title
-    files: tuple[tuple[FileChange, PathKind], ...]
-    code_lines: int
-    source_lines: int  # code lines in product source (not benchmarks/examples/tools)
-    top_dirs: tuple[str, ...]
-    core_code: bool  # product source touched
-    tests_touched: bool
-    tests_added: bool  # test files gained lines alongside code
-    security_paths: tuple[str, ...]
-    migrations: tuple[str, ...]
-    bumped: tuple[str, ...]  # manifests whose diff moves version pins
-    path_type: ChangeType | None  # what the paths alone say, when they all agree
-    guess: Guess | None  # what an undeclared title says, once the files agree with it
-    security: bool
-    large: bool
-
-    def of(self, *kinds: PathKind) -> list[FileChange]:
-        return [f for f, k in self.files if k in kinds]
-
-    def biggest(self, *kinds: PathKind) -> FileChange | None:
-        found = sorted(self.of(*kinds) if kinds else [f for f, _ in self.files], key=_rank)
-        return found[0] if found else None
-
-
-def _rank(f: FileChange) -> tuple[int, str]:
-    return (-_lines(f), f.path)
-
-
-def _path_type(kinds: set[PathKind], bumped: bool) -> ChangeType | None:
-    if not kinds:
-        return None
-    if kinds == {PathKind.DOCS}:
-        return ChangeType.DOCS
-    if kinds == {PathKind.TEST}:
-        return ChangeType.TEST
-    if kinds <= {PathKind.CI, PathKind.BUILD}:
-        return ChangeType.CI_BUILD
-    if kinds <= {PathKind.MANIFEST, PathKind.LOCKFILE} and bumped:
-        return ChangeType.DEPS
-    if kinds == {PathKind.CONFIG}:
-        return ChangeType.CONFIG
-    return None
-
-
-def _peripheral_type(files: tuple[tuple[FileChange, PathKind], ...]) -> ChangeType | None:
-    """For docs/test/CI mixes: the kind with the most changed lines."""
-    if not files or any(k not in PERIPHERAL_KINDS for _, k in files):
-        return None
-    lines = {k: sum(_lines(f) for f, k2 in files if k2 is k) for _, k in files}
-    kind = sorted(lines, key=lambda k: (-lines[k], k.value))[0]
-    return {PathKind.DOCS: ChangeType.DOCS, PathKind.TEST: ChangeType.TEST}.get(
-        kind, ChangeType.CI_BUILD
-    )
-
-
-def _guess(
-    info: TitleInfo, files: tuple[tuple[FileChange, PathKind], ...], bumped: bool
-) -> Guess | None:
-    """The first type an undeclared title suggests that the files allow: docs or tests only when
-    no code changed, deps only when a manifest or lockfile moved, code kinds only with code."""
-    if info.declared:
-        return None
-    kinds = {k for _, k in files}
-    allowed = {"docs": not kinds & CODE_KINDS, "test": not kinds & CODE_KINDS}
-    allowed["deps"] = bumped or PathKind.LOCKFILE in kinds
-    substantive = bool(kinds - PERIPHERAL_KINDS)  # a "fix" touching docs and tests is no code fix
-    texts = [x for x in (info.conventional_type, info.subject) if x]  # "Changelog: x", "mm: fix"
-    for g in title_guesses(*texts):
-        if g.key == "docs" and not allowed["docs"]:  # docs by title, code by paths: a chore
-            return Guess(ChangeType.CHORE, "docs_code")
-        if allowed.get(g.key, substantive if g.type in _CODE_GUESSES else True):
-            return g
-    return None
-
-
-def _facts(commit: Commit) -> _Facts:
-    info = rules.parse_message(commit.message)
-    files = tuple((f, rules.classify_file(f)) for f in commit.files)
-    code = [f for f, k in files if k in CODE_KINDS]
-    code_lines = sum(_lines(f) for f in code)
-    source_lines = sum(_lines(f) for f in code if not rules.is_auxiliary_path(f.path))
-    top_dirs = tuple(sorted({f.path.split("/", 1)[0] for f in code if "/" in f.path}))
-    sec_paths = tuple(f.path for f, k in files if k is PathKind.SECURITY)
-    bumped = tuple(f.path for f, k in files if k is PathKind.MANIFEST and rules.bumps_versions(f))
-    security = (
-        bool(sec_paths)
-        or ChangeType.SECURITY in info.declared
-        or bool(_SECURITY_TITLE_RE.search(commit.title))
-    )
-    title = _PR_SUFFIX_RE.sub("", commit.title).strip()
-    return _Facts(
-        info=info,
-        subject=(info.subject if info.declared else title).rstrip(" .。") or commit.short_sha,
-        files=files,
-        code_lines=code_lines,
-        source_lines=source_lines,
-        top_dirs=top_dirs,
-        core_code=any(not rules.is_auxiliary_path(f.path) for f in code),
-        tests_touched=any(k is PathKind.TEST for _, k in files),
-        tests_added=bool(code) and any(k is PathKind.TEST and f.additions for f, k in files),
-        security_paths=sec_paths,
-        migrations=tuple(f.path for f, k in files if k is PathKind.MIGRATION),
-        bumped=bumped,
-        path_type=_path_type({k for _, k in files}, bool(bumped)),
-        guess=_guess(info, files, bool(bumped)),
-        security=security,
-        large=code_lines > LARGE_LINES and len(top_dirs) >= LARGE_DIRS,
-    )
-
-
-def _change_types(fx: _Facts) -> tuple[ChangeType, ...]:
-    """Declared types first, else the title's guess checked against the paths (the paths win
-    when they all agree: a 'feature' touching only docs is docs); then security, paths, deps."""
-    types = list(fx.info.declared)
-    if not types:
-        if fx.guess and (fx.guess.type is ChangeType.REVERT or not fx.path_type):
-            types.append(fx.guess.type)
-        else:
-            types.append(fx.path_type or _peripheral_type(fx.files) or ChangeType.CHORE)
-    if fx.security:
-        types.append(ChangeType.SECURITY)
-    if fx.path_type:
-        types.append(fx.path_type)
-    if fx.bumped:
-        types.append(ChangeType.DEPS)
-    return tuple(dict.fromkeys(types))[:2]
-
-
-def _guessed(fx: _Facts, types: tuple[ChangeType, ...]) -> str | None:
-    """The guess's key when it decided the primary type."""
-    return fx.guess.key if fx.guess and not fx.info.declared and fx.guess.type is types[0] else None
-
-
-def _importance(
-    commit: Commit, fx: _Facts, types: tuple[ChangeType, ...]
-) -> tuple[Importance, str]:
+def _importance(commit: Commit, fx: Facts, types: tuple[ChangeType, ...]) -> tuple[Importance, str]:
     """DESIGN §4's rubric, first match wins; returns the level and the rule's key."""
     high, medium, low = Importance.HIGH, Importance.MEDIUM, Importance.LOW
-    key = _guessed(fx, types)
+    key = guessed(fx, types)
     if not commit.files:
         return low, "empty"
     for fired, rule in (
@@ -224,7 +73,7 @@ def _importance(
             return high, rule
     if fx.path_type in (ChangeType.DOCS, ChangeType.TEST):
         return low, "docs_only" if fx.path_type is ChangeType.DOCS else "test_only"
-    renames_only = all(f.status is FileStatus.RENAMED and not _lines(f) for f, _ in fx.files)
+    renames_only = all(f.status is FileStatus.RENAMED and not lines_of(f) for f, _ in fx.files)
     if _LOW_RE.search(fx.info.subject) or renames_only or key == "cosmetic":
         return low, "low_kw"
     if ChangeType.CHORE in types and fx.code_lines == 0:
@@ -258,9 +107,9 @@ def _importance(
     return medium, primary.value if primary.value in TEXT else "chore_big"
 
 
-def _kind(fx: _Facts, types: tuple[ChangeType, ...]) -> str:
+def _kind(fx: Facts, types: tuple[ChangeType, ...]) -> str:
     """The summary's opening label: the guess's own kind when it decided, else the type's."""
-    key = _guessed(fx, types)
+    key = guessed(fx, types)
     if key:
         return _GUESS_KINDS.get(key, key)
     if types[0] is ChangeType.CHORE:
@@ -270,13 +119,13 @@ def _kind(fx: _Facts, types: tuple[ChangeType, ...]) -> str:
     return types[0].value
 
 
-def _areas(fx: _Facts, lang: Language) -> tuple[tuple[AffectedArea, bool], ...]:
+def _areas(fx: Facts, lang: Language) -> tuple[tuple[AffectedArea, bool], ...]:
     """Modules by changed lines, each named by its files' common directory (as deep as true),
     and whether it holds code (the summary names code areas first)."""
     groups: dict[str, list[tuple[FileChange, PathKind]]] = defaultdict(list)
     for f, k in fx.files:
         groups[rules.area_of(f.path)].append((f, k))
-    ranked = sorted(groups.items(), key=lambda kv: (-sum(_lines(f) for f, _ in kv[1]), kv[0]))
+    ranked = sorted(groups.items(), key=lambda kv: (-sum(lines_of(f) for f, _ in kv[1]), kv[0]))
     areas = []
     for key, fks in ranked[:6]:
         fs = [f for f, _ in fks]
@@ -288,7 +137,7 @@ def _areas(fx: _Facts, lang: Language) -> tuple[tuple[AffectedArea, bool], ...]:
     return tuple(areas)
 
 
-def _insights(fx: _Facts, types: tuple[ChangeType, ...], lang: Language) -> Insights:
+def _insights(fx: Facts, types: tuple[ChangeType, ...], lang: Language) -> Insights:
     sep = "、" if lang == "zh" else ", "
     arch = maint = sec = None
     if fx.migrations:
@@ -309,7 +158,7 @@ def _insights(fx: _Facts, types: tuple[ChangeType, ...], lang: Language) -> Insi
 
 
 def _risks_and_recommendations(
-    commit: Commit, fx: _Facts, types: tuple[ChangeType, ...], rule: str, lang: Language
+    commit: Commit, fx: Facts, types: tuple[ChangeType, ...], rule: str, lang: Language
 ) -> tuple[tuple[Risk, ...], tuple[str, ...]]:
     """One list of triggers: each may raise a risk, suggest a step naming a file, or both."""
     high, medium, low = Importance.HIGH, Importance.MEDIUM, Importance.LOW
@@ -342,8 +191,8 @@ def _risks_and_recommendations(
 
 def analyze_commit(commit: Commit, language: Language) -> Analysis:
     """The whole heuristic analysis of one commit: pure, deterministic, post-rules applied."""
-    fx = _facts(commit)
-    types = _change_types(fx)
+    fx = facts_of(commit)
+    types = change_types(fx)
     importance, rule = _importance(commit, fx, types)
     ranked = _areas(fx, language)
     areas = tuple(a for a, _ in ranked)

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from digest.analysis.budget import estimate_tokens
+from digest.analysis.tokens import estimate_tokens
 from digest.models import AnalyzedCommit, Language
 from digest.redact import redact
 

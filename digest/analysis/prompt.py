@@ -17,7 +17,6 @@ from digest.analysis.budget import (
     OmitReason,
     Outcome,
     entries_in_review_order,
-    estimate_tokens,
     manifest_line,
     manifest_tag,
     neutralise,
@@ -27,6 +26,7 @@ from digest.analysis.budget import (
     render_file,
     take_lines,
 )
+from digest.analysis.tokens import estimate_tokens
 from digest.models import Analysis, ChangeType, Commit, Coverage, Importance, Language
 
 __all__ = [

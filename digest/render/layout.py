@@ -75,6 +75,16 @@ class Layout:
     rows: tuple[Item, ...]  # every commit, newest first: the table
     sections: tuple[Section, ...]  # non-empty only: high, medium, low, failed, folded
 
+    def detailed(self, min_importance: Importance) -> list[Item]:
+        """The analysed items a chat post details: at or above `min_importance`, high first,
+        newest first within a level."""
+        return [
+            item
+            for section in self.sections
+            if (level := section.kind.importance) is not None and level.rank >= min_importance.rank
+            for item in section.items
+        ]
+
 
 def layout(digest: Digest) -> Layout:
     entries = _newest_first(digest.entries)

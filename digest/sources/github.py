@@ -1,21 +1,9 @@
 """GitHub (github.com or GitHub Enterprise) as a commit source, through PyGithub.
 
-PyGithub is synchronous, and a `Github` client shared between threads can return one request's
-answer to another (its connection object keeps the URL between `request()` and `getresponse()`,
-PyGithub PR #2052). So calls run in one bounded thread pool, one client per thread, a semaphore
-bounding the calls in flight. Rate limits are waited for in the event loop, up to `max_rate_wait`.
-
 Requests for N commits in a window: 1 (the repository, once per source) + max(1, ceil(N /
 per_page)) list pages + N details. List items are read from their raw data, which never triggers
-PyGithub's lazy completion. Checking names and converting GitHub's JSON is github_wire.py's.
-
-Credentials: none, a token, or a GitHub App (`app_auth=(app_id, private_key_pem)`). With an App,
-the first call looks up the repository's installation with the App's JWT (`GET /repos/{owner}/
-{repo}/installation`: 404 means the App is not installed there, RepoNotFound); every worker
-thread's client then authenticates with PyGithub's `AppInstallationAuth`, which fetches an
-installation access token (`POST /app/installations/{id}/access_tokens`) and refreshes it before
-it expires. A JWT GitHub refuses (401: wrong key or app id) is AuthenticationFailed. The private
-key is only ever handed to PyGithub's `Auth.AppAuth`, never formatted into an error or a log.
+PyGithub's lazy completion. How calls are made (threads, clients, credentials, rate limits) is
+github_calls.py's; checking names and converting GitHub's JSON is github_wire.py's.
 """
 
 from __future__ import annotations
@@ -23,14 +11,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from github import Auth, Github, GithubException, GithubIntegration
-from github.Repository import Repository
+from github import GithubException
 
 from digest.errors import (
     AmbiguousSha,
@@ -38,18 +22,11 @@ from digest.errors import (
     CommitNotFound,
     DigestError,
     InvalidRepo,
-    RateLimited,
-    RepoNotFound,
 )
 from digest.models import Commit, RepoRef, Window
 from digest.sources.base import ProgressCallback
-from digest.sources.github_errors import (
-    SERVICE,
-    ClientErrorMapper,
-    RetryAfter,
-    classify,
-    thread_retry,
-)
+from digest.sources.github_calls import Emit, GitHubCalls, RateLimit
+from digest.sources.github_errors import ClientErrorMapper
 from digest.sources.github_wire import (
     DEFAULT_API_URL,
     MAX_PATCH_CHARS,
@@ -65,21 +42,9 @@ from digest.sources.github_wire import (
 
 __all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "RateLimit", "parse_repo_arg"]
 
-USER_AGENT = "commit-digest (PyGithub)"
 FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
-RATE_LIMIT_RETRIES = 4
 
-Emit = Callable[[Raw], None]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """GitHub's rate-limit headers as a client last saw them."""
-
-    remaining: int
-    limit: int
-    reset: int  # epoch seconds when the window resets (0: not told)
 
 
 class GitHubSource:
@@ -114,54 +79,22 @@ class GitHubSource:
         self._name = full_name
         self.on_response = on_response
         self.on_rate_limit = on_rate_limit
-        self._max_rate_wait = max_rate_wait
         self._per_page = per_page
-        self._clock = clock
-        self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(max_in_flight)
-        self._executor = ThreadPoolExecutor(max_in_flight, thread_name_prefix="github")
-        self._local = threading.local()
-        self._clients: list[Github] = []
-        self._clients_lock = threading.Lock()
-        self._app = _app_auth(app_auth) if app_auth is not None else None
-        self._installation_id: int | None = None  # found on the first call (an App only)
-        self._installation_lock = asyncio.Lock()
-        token_auth = Auth.Token(token) if token and self._app is None else None
-        options: dict[str, Any] = {
-            "base_url": api_url.rstrip("/"),
-            "per_page": per_page,
-            "timeout": timeout,
-            "user_agent": USER_AGENT,
-            "pool_size": 2,
-            "seconds_between_requests": None,  # concurrency is bounded by the semaphore instead
-            "seconds_between_writes": None,
-        }
-
-        def client_auth() -> Auth.Auth | None:
-            if self._app is None:
-                return token_auth
-            assert self._installation_id is not None, "installation looked up before any call"
-            # One AppInstallationAuth per client: PyGithub binds it to that client's requester.
-            return self._app.get_installation_auth(self._installation_id)
-
-        def new_client() -> Github:
-            return Github(
-                auth=client_auth(),
-                retry=thread_retry(retry_backoff, observe=self._responded),
-                lazy=True,  # no request until we read raw_data
-                **options,
-            )
-
-        def new_integration() -> GithubIntegration:
-            return GithubIntegration(
-                auth=self._app,
-                retry=thread_retry(retry_backoff, observe=self._responded),
-                **options,
-            )
-
-        self._new_client = new_client
-        self._new_integration = new_integration
-        self._resume_at = 0.0  # epoch seconds before which no call starts (a rate limit)
+        self._calls = GitHubCalls(
+            full_name,
+            token=token,
+            app_auth=app_auth,
+            api_url=api_url,
+            max_in_flight=max_in_flight,
+            max_rate_wait=max_rate_wait,
+            per_page=per_page,
+            timeout=timeout,
+            retry_backoff=retry_backoff,
+            clock=clock,
+            sleep=sleep,
+            on_response=self._responded,
+            on_rate_limit=self._rate_limited,
+        )
         self._repo_raw: Raw | None = None
         self._repo_lock = asyncio.Lock()
 
@@ -188,7 +121,7 @@ class GitHubSource:
         name = await self._checked_branch(branch)
         try:
             data = await self._call(
-                lambda: dict(self._gh_repo().get_branch(branch).raw_data),
+                lambda: dict(self._calls.repository().get_branch(branch).raw_data),
                 lambda status, _: BranchNotFound(name, branch) if status == 404 else None,
             )
         except BranchNotFound:
@@ -208,8 +141,8 @@ class GitHubSource:
 
         def lister(emit: Emit, stop: threading.Event) -> None:
             # PyGithub formats since/until as "%Y-%m-%dT%H:%M:%SZ" without converting: pass UTC.
-            items = self._gh_repo().get_commits(sha=branch, since=start, until=end)
-            self._drain(items, emit, stop, in_window)
+            items = self._calls.repository().get_commits(sha=branch, since=start, until=end)
+            self._calls.drain(items, emit, stop, in_window)
 
         commits = await self._details(
             lister,
@@ -237,10 +170,10 @@ class GitHubSource:
         name = (await self.repo()).full_name
 
         def lister(emit: Emit, stop: threading.Event) -> None:
-            comparison = self._gh_repo().compare(
+            comparison = self._calls.repository().compare(
                 base, head, comparison_commits_per_page=self._per_page
             )
-            self._drain(comparison.commits, emit, stop, lambda _: True)
+            self._calls.drain(comparison.commits, emit, stop, lambda _: True)
 
         commits = await self._details(
             lister,
@@ -259,7 +192,7 @@ class GitHubSource:
         name = (await self.repo()).full_name
 
         def status() -> str:
-            comparison = self._gh_repo().compare(base, head, comparison_commits_per_page=1)
+            comparison = self._calls.repository().compare(base, head, comparison_commits_per_page=1)
             return str(comparison.raw_data["status"])
 
         try:
@@ -274,61 +207,14 @@ class GitHubSource:
         return answer in ("ahead", "identical")
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
-        with self._clients_lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        await self._calls.aclose()
 
     # ---- calls -----------------------------------------------------------------------------
 
     async def _call(
         self, job: Callable[[], T], on_client_error: ClientErrorMapper | None = None
     ) -> T:
-        """Run `job` in a worker thread; wait out rate limits; raise only our named errors."""
-        if self._app is not None and self._installation_id is None:
-            await self._find_installation()
-        return await self._run(job, on_client_error)
-
-    async def _find_installation(self) -> None:
-        """The App's installation on the repository (once per source), with the App's JWT."""
-        async with self._installation_lock:
-            if self._installation_id is not None:
-                return
-            owner, name = self._name.split("/")
-
-            def lookup() -> int:
-                integration = self._new_integration()
-                try:
-                    return int(integration.get_repo_installation(owner, name).id)
-                finally:
-                    integration.close()
-
-            self._installation_id = await self._run(lookup, None)
-
-    async def _run(self, job: Callable[[], T], on_client_error: ClientErrorMapper | None) -> T:
-        mapper = on_client_error or self._repo_not_found
-        loop = asyncio.get_running_loop()
-        waited, cleared = 0.0, 0.0
-        for _ in range(RATE_LIMIT_RETRIES + 1):
-            resume_at = self._resume_at
-            pending = resume_at - self._clock()
-            if pending > 0 and resume_at > cleared:
-                if waited + pending > self._max_rate_wait:
-                    raise RateLimited(SERVICE, round(pending, 1))
-                await self._sleep(pending)
-                waited, cleared = waited + pending, resume_at
-            async with self._semaphore:
-                try:
-                    return await loop.run_in_executor(self._executor, self._observed, job)
-                except Exception as exc:  # classified below, never re-raised as it is
-                    outcome = classify(exc, now=self._clock(), on_client_error=mapper)
-            if not isinstance(outcome, RetryAfter):
-                raise outcome from None
-            if waited + outcome.seconds > self._max_rate_wait:
-                raise RateLimited(SERVICE, round(outcome.seconds, 1))
-            self._resume_at = max(self._resume_at, self._clock() + outcome.seconds)
-        raise RateLimited(SERVICE, None)
+        return await self._calls.call(job, on_client_error)
 
     async def _details(
         self,
@@ -377,7 +263,7 @@ class GitHubSource:
         name = (await self.repo()).full_name
 
         def fetch() -> Commit:  # converted in the thread: a malformed answer is classified too
-            commit = self._gh_repo().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
+            commit = self._calls.repository().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
             raw = commit.raw_data  # the one request: completes the lazy object
             more_files = 'rel="next"' in str(commit.raw_headers.get("link", ""))
             return to_commit(name, raw, files_incomplete=more_files)
@@ -390,7 +276,7 @@ class GitHubSource:
     async def _repo_data(self) -> Raw:
         async with self._repo_lock:
             if self._repo_raw is None:
-                self._repo_raw = await self._call(lambda: dict(self._gh_repo().raw_data))
+                self._repo_raw = await self._call(lambda: dict(self._calls.repository().raw_data))
             return self._repo_raw
 
     async def _checked_branch(self, branch: str) -> str:
@@ -399,55 +285,19 @@ class GitHubSource:
             raise BranchNotFound(name, branch)
         return name
 
-    def _repo_not_found(self, status: int, message: str) -> DigestError | None:
-        return RepoNotFound(self._name) if status == 404 else None
-
-    # ---- in worker threads -----------------------------------------------------------------
-
-    def _observed(self, job: Callable[[], T]) -> T:
-        """Run `job`, then report the rate limit that this thread's client last saw."""
-        try:
-            return job()
-        finally:
-            client: Github | None = getattr(self._local, "client", None)
-            if self.on_rate_limit is not None and client is not None:
-                remaining, limit = client.requester.rate_limiting
-                if limit >= 0:  # (-1, -1) until a response carried the headers
-                    reset = client.requester.rate_limiting_resettime
-                    self.on_rate_limit(RateLimit(remaining, limit, reset))
+    # ---- observers (called from worker threads) --------------------------------------------
 
     def _responded(self, status: int) -> None:
         if self.on_response is not None:
             self.on_response(status)
 
-    def _gh_repo(self) -> Repository:
-        """This thread's client's (lazy, request-free) Repository."""
-        client: Github | None = getattr(self._local, "client", None)
-        if client is None:
-            client = self._new_client()
-            self._local.client = client
-            with self._clients_lock:
-                self._clients.append(client)
-        return client.get_repo(self._name)
-
-    @staticmethod
-    def _drain(
-        items: Iterable[Any], emit: Emit, stop: threading.Event, keep: Callable[[Raw], bool]
-    ) -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                raw = item._rawData  # a list item's raw data: no lazy completion request
-                if keep(raw):
-                    emit(raw)
-        except GithubException as exc:
-            if exc.status != 409:  # 409 "Git Repository is empty."
-                raise
+    def _rate_limited(self, limit: RateLimit) -> None:
+        if self.on_rate_limit is not None:
+            self.on_rate_limit(limit)
 
     def _is_empty(self) -> bool:
         try:
-            next(iter(self._gh_repo().get_commits()), None)
+            next(iter(self._calls.repository().get_commits()), None)
         except GithubException as exc:
             if exc.status == 409:
                 return True
@@ -456,17 +306,6 @@ class GitHubSource:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-
-def _app_auth(app: tuple[int, str]) -> Auth.AppAuth:
-    """PyGithub's App credentials; the key is checked here so that a malformed one fails now,
-    with a message that does not quote it."""
-    app_id, private_key = app
-    try:
-        load_pem_private_key(private_key.encode(), password=None)
-    except (ValueError, TypeError):
-        raise ValueError("app_auth: the private key is not an unencrypted PEM key") from None
-    return Auth.AppAuth(app_id, private_key)
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:

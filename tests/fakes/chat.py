@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.records import Target
-from digest.models import Digest, Importance
+from bot.delivery.poster import Post as DigestPost
+from bot.store.records import Target
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,8 @@ class ChatPoster:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    async def post_digest(
-        self,
-        target: Target,
-        digest: Digest,
-        *,
-        run_key: str,
-        notes: tuple[str, ...] = (),
-        min_importance: Importance = Importance.LOW,
-    ) -> tuple[str, ...]:
+    async def post_digest(self, target: Target, post: DigestPost) -> tuple[str, ...]:
+        digest, run_key = post.digest, post.run_key
         shas = [c.sha for c in digest.all_commits()]
         payload = {
             "channel": target.channel,

@@ -1,0 +1,125 @@
+"""`digest chat`: the bot's commands typed at a local prompt, digests printed to the terminal.
+
+The same Command/Reply path and the same store as Slack and Feishu, so a new user can try
+subscribing and the daily schedule without a chat workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.delivery.poster import Post
+from bot.delivery.scheduler import DigestScheduler
+from bot.ops.settings import Settings
+from bot.store.database import Store
+from bot.store.records import Target
+from bot.wiring import analyzer_for, open_source
+from digest.render.markdown import render_commit_markdown, render_markdown
+
+PROMPT = "digest> "
+GREETING = (
+    "Commit Digest chat: type a command as you would after /digest in Slack "
+    "(help, subscribe owner/repo, list, now, <sha>); quit or Ctrl-D to leave."
+)
+
+
+class TerminalPoster:
+    """Scheduled digests go to the terminal; a terminal cannot be searched, so a post after a
+    crash between printing and recording is printed again."""
+
+    platform = "terminal"
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
+        lines = [f"\n📰 scheduled digest · {post.digest.repo.full_name} · {post.run_key}"]
+        lines += [f"   {note}" for note in post.notes]
+        self._out.write("\n".join(lines) + "\n" + render_markdown(post.digest) + "\n")
+        self._out.flush()
+        return (post.run_key,)
+
+    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+        return None
+
+
+def render_reply(reply: Reply) -> str:
+    """A Reply as terminal text: the sentence, then the usage or the analysis or the digests."""
+    parts = [reply.text]
+    if reply.kind == ReplyKind.ANSWER:
+        parts = [f"{reply.title}", f"> {reply.question}", "", reply.text]
+    if reply.kind == ReplyKind.ERROR and reply.usage:
+        parts.append(reply.usage)
+    if reply.analysis is not None:
+        parts.append(render_commit_markdown(reply.analysis, reply.analysis.language))
+    parts += [render_markdown(digest) for digest in reply.digests]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+async def chat(
+    settings: Settings,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    clock: Callable[[], datetime],
+    user: str | None = None,
+) -> int:
+    """Read commands until EOF or `quit`; run the schedule meanwhile."""
+    user = user or getpass.getuser()
+    target = Target(platform="terminal", workspace="local", channel=user)
+    store = await Store.open(settings.digest_database_url)
+    try:
+        async with analyzer_for("auto", settings, store) as run:
+            scheduler = DigestScheduler(
+                store,
+                lambda repo: open_source(repo, settings),
+                run.analyzer,
+                {"terminal": TerminalPoster(stdout)},
+                clock=clock,
+                replica=f"chat-{uuid.uuid4().hex[:8]}",
+                concurrency=settings.digest_llm_concurrency,
+            )
+
+            async def changed() -> None:
+                scheduler.notify_changed()
+
+            services = Services(
+                settings=settings,
+                store=store,
+                open_source=lambda repo: open_source(repo, settings),
+                analyzer=run.analyzer,
+                clock=clock,
+                on_change=changed,
+                asker=run.asker,
+            )
+            ctx = Context(target, user, services)
+            await scheduler.start()
+            try:
+                await _loop(ctx, stdin, stdout)
+            finally:
+                await scheduler.shutdown()
+    finally:
+        await store.close()
+    return 0
+
+
+async def _loop(ctx: Context, stdin: TextIO, stdout: TextIO) -> None:
+    stdout.write(GREETING + "\n")
+    while True:
+        stdout.write(PROMPT)
+        stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line or line.strip().lower() in ("quit", "exit", ":q"):
+            stdout.write("\n")
+            return
+        if not line.strip():
+            continue
+        reply = await handle(line.strip(), ctx)
+        stdout.write(render_reply(reply))
+        stdout.flush()

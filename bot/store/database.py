@@ -1,0 +1,274 @@
+"""The store: SQLAlchemy 2 async over SQLite (default, one file, WAL) or PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.store import migrations
+from bot.store.channels import ChannelStore
+from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
+from digest.errors import UpstreamError
+from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
+
+# Serialises migrations between replicas sharing one PostgreSQL.
+_PG_MIGRATION_LOCK = 0x6469_6765  # "dige"
+
+
+class StoreError(UpstreamError):
+    """The database cannot be opened or upgraded; `url` has its password removed."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"{url}: {detail}")
+        self.url = url
+        self.detail = detail
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+class Store(ChannelStore):
+    """One engine per process; every method is a short transaction."""
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        source = clock or (lambda: datetime.now(UTC))
+        # Stored in UTC always: SQLite keeps a datetime's wall time and drops its offset.
+        self._now = lambda: source().astimezone(UTC)
+
+    @classmethod
+    async def open(
+        cls, url: str, *, clock: Callable[[], datetime] | None = None, upgrade: bool = True
+    ) -> Store:
+        """Connect and bring the schema up to date (migrations run at every start)."""
+        try:
+            engine = create_async_engine(url, pool_pre_ping=True)
+        except Exception as exc:  # a malformed URL or a missing driver
+            raise StoreError(safe_url(url), type(exc).__name__) from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine, clock)
+        try:
+            if upgrade:
+                await store.upgrade()
+            else:
+                async with engine.connect() as conn:  # reachable?
+                    await conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            await engine.dispose()
+            raise StoreError(safe_url(url), f"{type(exc).__name__}: {_first_line(exc)}") from None
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def upgrade(self) -> list[str]:
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+            return await conn.run_sync(migrations.apply)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- analyses cache (digest.analysis.cache.AnalysisCache) --
+
+    async def get_analysis(self, commit: Commit, key: str) -> AnalyzedCommit | None:
+        query = sa.select(analyses).where(
+            analyses.c.repo == commit.repo,
+            analyses.c.sha == commit.sha,
+            analyses.c.cache_key == key,
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        coverage = row["coverage_json"]
+        return AnalyzedCommit(
+            commit=commit,
+            analysis=Analysis.model_validate_json(row["analysis_json"]),
+            analyzer=row["analyzer"],
+            prompt_version=row["prompt_version"],
+            language=row["language"],
+            coverage=Coverage.model_validate_json(coverage) if coverage else None,
+            tokens_in=row["tokens_in"],
+            tokens_out=row["tokens_out"],
+            latency_ms=row["latency_ms"],
+            status=AnalysisStatus(row["status"]),
+            raw_output=row["raw_output"],
+            cached=True,
+        )
+
+    async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None:
+        if entry.analysis is None:
+            raise ValueError("only a written analysis can be cached")
+        values = {
+            "repo": entry.commit.repo,
+            "sha": entry.commit.sha,
+            "cache_key": key,
+            "analyzer": entry.analyzer,
+            "prompt_version": entry.prompt_version,
+            "language": entry.language,
+            "status": entry.status.value,
+            "analysis_json": entry.analysis.model_dump_json(),
+            "coverage_json": entry.coverage.model_dump_json() if entry.coverage else None,
+            "raw_output": entry.raw_output,
+            "tokens_in": entry.tokens_in,
+            "tokens_out": entry.tokens_out,
+            "latency_ms": entry.latency_ms,
+            "created_at": self._now(),
+        }
+        statement = self._insert(analyses).values(**values)
+        statement = statement.on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def count_analyses(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.count()).select_from(analyses))
+        return int(value or 0)
+
+    async def claim_analysis(
+        self, repo: str, sha: str, key: str, owner: str, lease: timedelta
+    ) -> bool:
+        """Become the one replica analysing (repo, sha, key), or learn that another is."""
+        now = self._now()
+        where = [
+            analysis_claims.c.repo == repo,
+            analysis_claims.c.sha == sha,
+            analysis_claims.c.cache_key == key,
+        ]
+        statement = (
+            self._insert(analysis_claims)
+            .values(repo=repo, sha=sha, cache_key=key, owner=owner, lease_until=now + lease)
+            .on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
+        )
+        async with self.engine.begin() as conn:
+            if (await conn.execute(statement)).rowcount == 1:
+                return True
+            taken = await conn.execute(
+                analysis_claims.update()
+                .where(*where, analysis_claims.c.lease_until < now)
+                .values(owner=owner, lease_until=now + lease)
+            )
+        return taken.rowcount == 1
+
+    async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                analysis_claims.delete().where(
+                    analysis_claims.c.repo == repo,
+                    analysis_claims.c.sha == sha,
+                    analysis_claims.c.cache_key == key,
+                    analysis_claims.c.owner == owner,
+                )
+            )
+
+    # -- inbound de-duplication --
+
+    async def first_delivery(self, key: str, *, keep: timedelta = timedelta(days=1)) -> bool:
+        """True the first time `key` (a platform's event id) is seen by any replica."""
+        now = self._now()
+        statement = (
+            self._insert(inbound_events)
+            .values(key=key[:200], seen_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self.engine.begin() as conn:
+            fresh = (await conn.execute(statement)).rowcount == 1
+            if fresh:  # forget old keys now and then, in the same short transaction
+                await conn.execute(
+                    inbound_events.delete().where(inbound_events.c.seen_at < now - keep)
+                )
+        return fresh
+
+    # -- day overviews --
+
+    async def get_overview(self, digest_key: str, key: str) -> str | None:
+        query = sa.select(overviews.c.text).where(
+            overviews.c.digest_key == digest_key, overviews.c.cache_key == key
+        )
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query)
+        return str(value) if value is not None else None
+
+    async def put_overview(
+        self, digest_key: str, key: str, text: str, tokens_in: int = 0, tokens_out: int = 0
+    ) -> None:
+        statement = self._insert(overviews).values(
+            digest_key=digest_key,
+            cache_key=key,
+            text=text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            created_at=self._now(),
+        )
+        statement = statement.on_conflict_do_nothing(index_elements=["digest_key", "cache_key"])
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    # -- answers to questions about one commit (digest.analysis.ask.AnswerCache) --
+
+    async def get_answer(self, repo: str, sha: str, key: str) -> str | None:
+        query = sa.select(answers.c.text).where(
+            answers.c.repo == repo, answers.c.sha == sha, answers.c.cache_key == _hashed(key)
+        )
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query)
+        return str(value) if value is not None else None
+
+    async def put_answer(
+        self, repo: str, sha: str, key: str, text: str, tokens_in: int = 0, tokens_out: int = 0
+    ) -> None:
+        statement = self._insert(answers).values(
+            repo=repo,
+            sha=sha,
+            cache_key=_hashed(key),
+            text=text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            created_at=self._now(),
+        )
+        statement = statement.on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def count_answers(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.count()).select_from(answers))
+        return int(value or 0)
+
+
+def _hashed(key: str) -> str:
+    """A cache key of any length (it holds the question) as 64 hex characters."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; a busy timeout rides out short locks."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""

@@ -1,0 +1,214 @@
+"""`digest serve`: the bot. The store, the analyzer, the schedule, and every configured platform:
+Slack over HTTP (/slack/events) or Socket Mode (SLACK_APP_TOKEN); Feishu over its HTTP callback
+(/feishu/events) or the long connection (FEISHU_LONG_CONNECTION)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TextIO
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.execute import Services
+from bot.delivery.links import ReportLinks
+from bot.delivery.poster import Poster
+from bot.delivery.scheduler import DigestScheduler
+from bot.feishu.bot import FeishuBot, FeishuDeps
+from bot.feishu.client import FeishuClient
+from bot.feishu.longconn import LongConnection
+from bot.feishu.poster import FeishuPoster
+from bot.ops.metrics import Metrics
+from bot.ops.settings import Settings
+from bot.slack.app import SlackDeps, build_app, make_client
+from bot.slack.poster import SlackPoster
+from bot.store.database import Store
+from bot.web.app import make_web_app, readiness
+from bot.web.reports import ReportDeps
+from bot.wiring import analyzer_for, open_source
+from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime],
+    out: TextIO,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (or `stop`); return the exit status."""
+    if not (settings.slack_configured or settings.feishu_configured):
+        raise NothingToServe()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    store = await Store.open(settings.digest_database_url)
+    platforms = (("slack", settings.slack_configured), ("feishu", settings.feishu_configured))
+    metrics = Metrics(platforms=tuple(name for name, on in platforms if on))
+    try:
+        async with analyzer_for("auto", settings, store) as run:
+            if run.llm is not None:
+                metrics.watch_llm(run.llm)
+            analyzer = metrics.analyzer(run.analyzer)
+            source_for = metrics.open_source(lambda repo: open_source(repo, settings))
+            posters: dict[str, Poster] = {}
+            scheduler = DigestScheduler(
+                store,
+                source_for,
+                analyzer,
+                posters,  # filled below, before the scheduler starts
+                clock=clock,
+                replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+                concurrency=settings.digest_llm_concurrency,
+            )
+
+            async def changed() -> None:
+                scheduler.notify_changed()
+
+            services = Services(
+                settings=settings,
+                store=store,
+                open_source=source_for,
+                analyzer=analyzer,
+                clock=clock,
+                on_change=changed,
+                on_command=metrics.command,
+                asker=run.asker,
+            )
+            modes: list[str] = []
+            web_options: dict[str, Any] = {}
+            handler: AsyncSocketModeHandler | None = None
+            slack_app = None
+            if settings.slack_configured:
+                client = make_client(settings)
+                wss_url = await check_slack(client, settings)
+                slack_poster = SlackPoster(client, _links(settings))
+                posters["slack"] = slack_poster
+                slack_app = build_app(SlackDeps(services, slack_poster), client)
+                if settings.slack_app_token is not None:
+                    handler = AsyncSocketModeHandler(
+                        slack_app, settings.slack_app_token.get_secret_value()
+                    )
+                    handler.client.wss_uri = wss_url  # the URL just opened: no second call
+                    modes.append("Slack over Socket Mode")
+                else:
+                    secret = settings.slack_signing_secret
+                    web_options["slack"] = slack_app
+                    web_options["slack_signing_secret"] = (
+                        secret.get_secret_value() if secret else None
+                    )
+                    modes.append("Slack over HTTP /slack/events")
+            longconn: LongConnection | None = None
+            if settings.feishu_configured:
+                feishu_bot, feishu_poster = make_feishu(services)
+                posters["feishu"] = feishu_poster
+                if settings.feishu_long_connection:
+                    longconn = LongConnection(settings, feishu_bot, loop)
+                    modes.append("Feishu over the long connection")
+                # The HTTP callback only when it can be checked: signed and encrypted.
+                if not settings.feishu_long_connection and settings.feishu_encrypt_key is None:
+                    raise FeishuNeedsKey()
+                if settings.feishu_encrypt_key is not None:
+                    web_options["feishu"] = feishu_bot
+                    web_options["feishu_encrypt_key"] = _secret(settings.feishu_encrypt_key)
+                    web_options["feishu_verification_token"] = _secret(
+                        settings.feishu_verification_token
+                    )
+                    modes.append("Feishu over HTTP /feishu/events")
+            key = _secret(settings.digest_report_key)
+            web_options["reports"] = ReportDeps(
+                open_source=source_for,
+                analyzer=analyzer,  # the cached one: a page view makes no new LLM call
+                subscriptions=store.all_subscriptions,
+                clock=clock,
+                default_tz=settings.digest_timezone,
+                default_language=settings.digest_language,
+                signing_key=key.encode() if key else None,
+                concurrency=settings.digest_llm_concurrency,
+            )
+            scheduler.runner.observer = metrics
+            web_options["metrics"] = metrics
+            web_options["ready"] = readiness(store, lambda: scheduler.running)
+            runner = web.AppRunner(make_web_app(**web_options), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "0.0.0.0", settings.digest_port).start()  # noqa: S104
+            if handler is not None:
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+            try:
+                if longconn is not None:
+                    await open_long_connection(longconn)
+                await scheduler.start()
+                out.write(
+                    f"digest serve: {'; '.join(modes)}; listening on :{settings.digest_port}\n"
+                )
+                out.flush()
+                await stop.wait()
+            finally:
+                if longconn is not None:
+                    await asyncio.to_thread(longconn.stop)
+                await scheduler.shutdown()
+                if handler is not None:
+                    await handler.close_async()  # type: ignore[no-untyped-call]
+                await runner.cleanup()
+    finally:
+        await store.close()
+    return 0
+
+
+async def open_long_connection(longconn: LongConnection, within: float = 15.0) -> None:
+    """Start it; FeishuFailed when Feishu refuses the app. Not connected in time: it goes on
+    trying in the background (Feishu may be briefly unreachable), and says so once."""
+    longconn.start()
+    if not await asyncio.to_thread(longconn.wait_connected, within):
+        log.warning("The Feishu long connection is not open yet; it keeps trying")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _links(settings: Settings) -> ReportLinks:
+    return ReportLinks(settings.digest_public_url, _secret(settings.digest_report_key))
+
+
+def make_feishu(services: Services) -> tuple[FeishuBot, FeishuPoster]:
+    settings = services.settings
+    secret = _secret(settings.feishu_app_secret) or ""
+    client = FeishuClient(settings.feishu_app_id or "", secret, domain=settings.feishu_api_url)
+    poster = FeishuPoster(client, _links(settings))
+    return FeishuBot(FeishuDeps(services, client, poster)), poster
+
+
+async def check_slack(client: AsyncWebClient, settings: Settings) -> str | None:
+    """Check the tokens once at start (slack_sdk would retry a refused app token forever);
+    return the Socket Mode URL when an app token is set."""
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        raise SlackRefused("SLACK_BOT_TOKEN", str(exc.response.get("error") or "refused")) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise ServiceUnavailable("Slack", type(exc).__name__) from None
+    if settings.slack_app_token is None:
+        return None
+    try:
+        opened = await client.apps_connections_open(
+            app_token=settings.slack_app_token.get_secret_value()
+        )
+    except SlackApiError as exc:
+        raise SlackRefused("SLACK_APP_TOKEN", str(exc.response.get("error") or "refused")) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise ServiceUnavailable("Slack", type(exc).__name__) from None
+    return str(opened["url"])

@@ -1,0 +1,160 @@
+"""One commit's analysis as the chat platforms show it: which fields, in which order, in words.
+
+The Markdown report has its own richer layout (markdown_commit.py); Slack and Feishu show the
+same fields of a commit, and this module decides them once. A platform only supplies a `Style`
+(how it escapes untrusted text, writes code and bold, marks a list item) and places the result
+in its blocks or card elements. Labels come from i18n, never from the analyzer; everything the
+analyzer wrote goes through the style's escaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from digest.models import Analysis, AnalyzedCommit, Digest, FoldReason, Window
+from digest.render.clean import clip
+from digest.render.i18n import (
+    FAILED_EMOJI,
+    FOLDED_EMOJI,
+    IMPORTANCE_EMOJI,
+    INSIGHT_NAMES,
+    Labels,
+)
+from digest.render.layout import format_minute
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a platform writes text: its escaping of untrusted text (`escape(text, multiline=)`),
+    code spans, the bold mark and the list bullet."""
+
+    escape: Callable[..., str]
+    code: Callable[[str], str]
+    bold_mark: str
+    bullet: str
+
+    def inline(self, text: str) -> str:
+        return self.escape(text)
+
+    def block(self, text: str) -> str:
+        return self.escape(text, multiline=True)
+
+    def bold(self, text: str) -> str:
+        return f"{self.bold_mark}{text}{self.bold_mark}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A labelled part of an analysis: the label on its own line, then its body."""
+
+    label: str
+    body: str
+
+
+def marker(entry: AnalyzedCommit | None, fold: FoldReason | None = None) -> str:
+    """The emoji of a commit: its importance, folded, or failed."""
+    if fold is not None:
+        return FOLDED_EMOJI
+    if entry is None or entry.analysis is None:
+        return FAILED_EMOJI
+    return IMPORTANCE_EMOJI[entry.analysis.importance]
+
+
+def window_text(window: Window, lab: Labels) -> str:
+    """`2026-02-05 09:00 → 2026-02-06 09:00 (Asia/Shanghai)`, as a post's header shows it."""
+    return lab.post_window.format(
+        start=format_minute(window.start, window.tz),
+        end=format_minute(window.end, window.tz),
+        tz=window.tz,
+    )
+
+
+def post_title(
+    digest: Digest,
+    lab: Labels,
+    *,
+    limit: int,
+    plain: Callable[[str], str],
+    measure: Callable[[str], int] = len,
+) -> str:
+    """`📰 owner/repo · 每日更新 · start → end (tz)` within `limit` (as `measure` counts), the
+    repository name shortened first; `plain` makes untrusted text safe for the header."""
+    window = plain(window_text(digest.window, lab))
+    repo = plain(digest.repo.full_name)
+    line = lab.post_title.format(repo=repo, window=window)
+    over = measure(line) - limit
+    if over > 0:
+        repo = clip(repo, max(measure(repo) - over, 8), measure)
+        line = lab.post_title.format(repo=repo, window=window)
+    return clip(line, limit, measure)
+
+
+def flag_labels(analysis: Analysis, lab: Labels) -> list[str]:
+    """Our words for the flags an analysis raises (breaking, security-relevant)."""
+    pairs = (
+        (lab.breaking, analysis.breaking_change),
+        (lab.security_relevant, analysis.security_relevant),
+    )
+    return [label for label, on in pairs if on]
+
+
+def field_text(field: Field, style: Style) -> str:
+    # The label on a line of its own: a bold mark next to CJK punctuation may not render.
+    return f"{style.bold(field.label)}\n{field.body}"
+
+
+def analysis_fields(analysis: Analysis, lab: Labels, style: Style) -> list[Field]:
+    """Change type, importance (with its reason), summary, affected areas, insights, risks and
+    recommendations, in the report's order; empty fields are left out."""
+    esc = style.block
+    reason = style.inline(analysis.importance_reason)
+    level = lab.importance_label(analysis.importance) + (f" — {reason}" if reason else "")
+    fields = [
+        Field(lab.field_change_type, lab.change_type_names(analysis.change_types)),
+        Field(lab.field_importance, level),
+    ]
+    if summary := esc(analysis.summary):
+        fields.append(Field(lab.field_summary, summary))
+    areas = [
+        f"{style.bullet} {style.code(area.path_or_module)}" + (f" — {note}" if note else "")
+        for area in analysis.affected_areas
+        for note in [esc(area.note)]
+    ]
+    insights = [
+        f"{style.bullet} {style.bold(lab.insights[name])} — {esc(text)}"
+        for name in INSIGHT_NAMES
+        if (text := getattr(analysis.insights, name)) and text.strip()
+    ]
+    risks = [
+        f"{n}. {esc(risk.risk)}" + lab.severity.format(level=lab.importance_label(risk.severity))
+        for n, risk in enumerate(analysis.risks, start=1)
+    ]
+    advice = [f"{style.bullet} {esc(text)}" for text in analysis.recommendations if text.strip()]
+    for label, lines in (
+        (lab.field_affected, areas),
+        (lab.field_insights, insights),
+        (lab.field_risks, risks),
+        (lab.field_recommendations, advice),
+    ):
+        if lines:
+            fields.append(Field(label, "\n".join(lines)))
+    return fields
+
+
+def meta_line(entry: AnalyzedCommit, lab: Labels, escape: Callable[[str], str]) -> str:
+    """Analyzer, confidence and how much of the diff it saw (the analyzer's name is escaped)."""
+    parts = [lab.analyzer.format(analyzer=escape(entry.analyzer))]
+    if entry.analysis is not None:
+        parts.append(lab.confidence.format(level=lab.confidence_levels[entry.analysis.confidence]))
+    coverage = entry.coverage
+    if coverage is not None and coverage.files_total:
+        parts.append(
+            lab.coverage.format(
+                full=coverage.files_full,
+                total=coverage.files_total,
+                clipped=coverage.files_clipped,
+                omitted=coverage.files_omitted,
+            )
+        )
+    return " · ".join(parts)

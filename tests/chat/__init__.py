@@ -1,0 +1,1 @@
+"""Tests of bot/chat: the grammar, execution, words for errors, `digest chat`."""

@@ -1,0 +1,1 @@
+"""Tests of bot/delivery: what is due, the scheduler, runs, claims, replicas."""

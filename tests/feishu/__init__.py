@@ -1,0 +1,1 @@
+"""Tests of bot/feishu and the fake Feishu Open API."""

@@ -1,0 +1,1 @@
+"""Tests of digest/, the library: windows, sources, analysis, rendering."""

@@ -1,0 +1,44 @@
+"""Settings: read once from the environment (and .env), every problem named in one message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.ops.settings import SettingsError, load_settings
+
+
+def test_defaults_without_any_setting() -> None:
+    s = load_settings(None)
+    assert (s.digest_language, s.digest_timezone, s.digest_time) == ("zh", "Asia/Shanghai", "09:00")
+    assert s.github_api_url == "https://api.github.com"
+    assert s.digest_database_url == "sqlite+aiosqlite:///digest.db"
+    assert not s.llm_configured and s.admins == frozenset() and s.allowed_repos == ()
+
+
+def test_every_problem_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_TIMEZONE", "Mars/Base")
+    monkeypatch.setenv("DIGEST_LANGUAGE", "fr")
+    monkeypatch.setenv("DIGEST_TIME", "25:00")
+    monkeypatch.setenv("GITHUB_API_URL", "ftp://example")
+    monkeypatch.setenv("DIGEST_DATABASE_URL", "mysql://u:hunter2secret@h/db")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-" + "s" * 30)
+    with pytest.raises(SettingsError) as info:
+        load_settings(None)
+    names = " ".join(info.value.problems)
+    for name in ("DIGEST_TIMEZONE", "DIGEST_LANGUAGE", "DIGEST_TIME", "GITHUB_API_URL"):
+        assert name in names
+    assert "DIGEST_DATABASE_URL" in names
+    assert "hunter2secret" not in str(info.value) and "sk-sss" not in str(info.value)
+
+
+def test_lists_and_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / ".env"
+    env.write_text("DIGEST_ADMINS=U1, U2 ,\nDIGEST_ALLOWED_REPOS=my-org/*,other/one\n")
+    monkeypatch.setenv("DIGEST_TIME", "7:30")
+    s = load_settings(str(env))
+    assert s.admins == frozenset({"U1", "U2"})
+    assert s.allowed_repos == ("my-org/*", "other/one")
+    assert s.digest_time == "07:30"
+    assert s.openai_api_key is None

@@ -1,0 +1,1 @@
+"""Tests of bot/slack and the fake Slack Web API."""

@@ -1,0 +1,1 @@
+"""Tests of bot/store: the database, migrations, the channel side."""

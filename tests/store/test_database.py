@@ -1,0 +1,205 @@
+"""The store on real SQLite and real PostgreSQL: migrations and the analyses cache."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import migrations, tables
+from bot.store.database import Store, StoreError
+from digest.analysis.cache import CachedAnalyzer, cache_key
+from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
+from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Coverage, Language
+
+WHEN = datetime(2026, 2, 5, tzinfo=UTC)
+
+
+def commit(n: int) -> Commit:
+    return Commit(
+        repo="octo/demo",
+        sha=f"{n:040x}",
+        author_name="A",
+        authored_at=WHEN,
+        committed_at=WHEN,
+        message=f"fix: thing {n}",
+    )
+
+
+class CountingAnalyzer:
+    """A real analyzer (the heuristic) that counts calls and can be told to fail."""
+
+    name = "llm:test"
+    fingerprint = "llm:test|prompt=1"
+
+    def __init__(self, status: AnalysisStatus = AnalysisStatus.OK) -> None:
+        self.calls = 0
+        self.status = status
+
+    async def analyze(self, c: Commit, language: Language) -> AnalyzedCommit:
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        return AnalyzedCommit(
+            commit=c,
+            analysis=analyze_commit(c, language),
+            analyzer=self.name if self.status == AnalysisStatus.OK else "heuristic",
+            language=language,
+            coverage=Coverage(files_total=1, files_full=1),
+            tokens_in=100,
+            tokens_out=20,
+            status=self.status,
+            raw_output='{"raw": true}',
+        )
+
+
+async def test_migrations_are_applied_once_and_recorded(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        assert await store.upgrade() == []  # open() already applied them
+        async with store.engine.connect() as conn:
+            names = (await conn.execute(sa.text("SELECT name FROM _migrations"))).scalars().all()
+        assert names == [name for name, _ in migrations.MIGRATIONS]
+    finally:
+        await store.close()
+    again = await Store.open(database_url)  # an existing database opens in place
+    await again.close()
+
+
+async def test_cache_round_trip_and_one_call_per_commit(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store)
+        commits = [commit(n) for n in range(1, 6)]
+        # The same commit asked for concurrently (two channels) costs one call.
+        first = await asyncio.gather(*(cached.analyze(c, "zh") for c in commits + commits))
+        assert inner.calls == 5
+        assert await store.count_analyses() == 5
+        second = [await cached.analyze(c, "zh") for c in commits]
+        assert inner.calls == 5
+        assert cached.hits == 5
+        assert [s.analysis for s in second] == [f.analysis for f in first[:5]]
+        assert all(s.cached and s.raw_output == '{"raw": true}' for s in second)
+        assert second[0].tokens_in == 100 and second[0].coverage == Coverage(
+            files_total=1, files_full=1
+        )
+        await cached.analyze(commits[0], "en")  # another language is another analysis
+        assert inner.calls == 6
+    finally:
+        await store.close()
+
+
+async def test_fallbacks_are_not_cached(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        failing = CountingAnalyzer(AnalysisStatus.FALLBACK)
+        cached = CachedAnalyzer(failing, store)
+        await cached.analyze(commit(1), "zh")
+        await cached.analyze(commit(1), "zh")
+        assert failing.calls == 2
+        assert await store.count_analyses() == 0
+    finally:
+        await store.close()
+
+
+async def test_put_twice_keeps_one_row(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        entry = await HeuristicAnalyzer().analyze(commit(1), "zh")
+        key = cache_key("k", "zh")
+        await store.put_analysis(entry, key)
+        await store.put_analysis(entry, key)
+        assert await store.count_analyses() == 1
+        await store.put_overview("day", key, "一句话。")
+        await store.put_overview("day", key, "另一句话。")
+        assert await store.get_overview("day", key) == "一句话。"
+    finally:
+        await store.close()
+
+
+async def test_an_unusable_database_is_a_named_error_without_the_password() -> None:
+    with pytest.raises(StoreError) as info:
+        await Store.open("postgresql+asyncpg://bob:s3cretpw@127.0.0.1:1/none")
+    assert "s3cretpw" not in str(info.value)
+
+
+async def test_an_old_database_is_upgraded_in_place(database_url: str) -> None:
+    """A database made by the first release keeps its cached analyses through the upgrade."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    first_only = migrations.MIGRATIONS[:1]
+
+    def apply_first(conn: sa.Connection) -> None:
+        saved = migrations.MIGRATIONS[:]
+        migrations.MIGRATIONS[:] = first_only
+        try:
+            migrations.apply(conn)
+        finally:
+            migrations.MIGRATIONS[:] = saved
+
+    entry = await HeuristicAnalyzer().analyze(commit(1), "zh")
+    async with engine.begin() as conn:
+        await conn.run_sync(apply_first)
+        await conn.execute(
+            tables.analyses.insert().values(
+                repo=entry.commit.repo, sha=entry.commit.sha, cache_key="k",
+                analyzer="heuristic", language="zh", status="ok",
+                analysis_json=entry.analysis.model_dump_json() if entry.analysis else "{}",
+                tokens_in=0, tokens_out=0, latency_ms=0, created_at=WHEN,
+            )
+        )  # fmt: skip
+    await engine.dispose()
+    store = await Store.open(database_url)  # upgrades to the latest schema
+    try:
+        assert await store.count_analyses() == 1
+        assert await store.get_analysis(entry.commit, "k") is not None
+        assert await store.all_subscriptions() == []  # the new tables exist
+        assert await store.upgrade() == []
+    finally:
+        await store.close()
+
+
+async def test_replicas_sharing_a_cache_make_one_call_per_commit(database_url: str) -> None:
+    """Two channels following one repository, served by two replicas: one analysis each."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    try:
+        inner = CountingAnalyzer()
+        replicas = [CachedAnalyzer(inner, s, poll=0.02) for s in stores]
+        commits = [commit(n) for n in range(1, 7)]
+        results = await asyncio.gather(*(r.analyze(c, "zh") for c in commits for r in replicas))
+        assert inner.calls == 6
+        assert {r.commit.sha for r in results} == {c.sha for c in commits}
+        assert sum(r.hits for r in replicas) == 6
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        assert await store.claim_analysis(c.repo, c.sha, key, "dead", timedelta(seconds=0.3))
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store, poll=0.05)
+        result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=10)
+        assert result.status == AnalysisStatus.OK and inner.calls == 1
+        # Released after use: the next one claims at once.
+        assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
+    finally:
+        await store.close()
+
+
+async def test_an_inbound_event_is_handled_once_across_replicas(database_url: str) -> None:
+    stores = [await Store.open(database_url) for _ in range(3)]
+    try:
+        firsts = await asyncio.gather(*(s.first_delivery("feishu:ev-1") for s in stores * 3))
+        assert sum(firsts) == 1
+        assert await stores[0].first_delivery("feishu:ev-2")
+    finally:
+        for s in stores:
+            await s.close()

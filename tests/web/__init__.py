@@ -1,0 +1,1 @@
+"""Tests of bot/web: the report pages (also in headless Chromium)."""
