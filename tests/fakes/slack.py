@@ -224,6 +224,7 @@ class FakeSlack:
         self._sockets: dict[str, web.WebSocketResponse] = {}  # open connections, oldest first
         self._pongs: dict[str, asyncio.Future[bytes]] = {}
         self.sockets_opened = 0
+        self._changed: asyncio.Condition | None = None  # notified after every request
 
     # ---- control and records -------------------------------------------------------------
 
@@ -400,6 +401,31 @@ class FakeSlack:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Serve the request, then wake whoever waits for what it changed (`wait_for`)."""
+        try:
+            return await self._serve(request, handler)
+        finally:
+            async with self._condition():
+                self._condition().notify_all()
+
+    def _condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    async def wait_for(
+        self, predicate: Callable[[], bool], *, within: float = 120.0, what: str = "it"
+    ) -> None:
+        """Wait until `predicate()` holds, checked after every request this fake serves;
+        TimeoutError after `within` seconds (a ceiling only a real hang reaches)."""
+        condition = self._condition()
+        try:
+            async with asyncio.timeout(within), condition:
+                await condition.wait_for(predicate)
+        except TimeoutError:
+            raise TimeoutError(f"waited {within} s for {what}") from None
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Record the call, then serve a queued fault or the handler's answer."""
         kind = request.path.split("/")[1]
         method = request.match_info.get("method", kind)
