@@ -82,7 +82,7 @@ def digest_cards(
         lab,
         digest.stats,
         (f.reason for f in digest.folded),
-        single_day=digest.window.day is not None,
+        day=digest.window.day,
     )
     packer.add([plain_div(stats)])
     if digest.overview and digest.overview.strip():
@@ -175,7 +175,8 @@ def analysis_elements(entry: AnalyzedCommit, lab: Labels, short_sha: str) -> lis
     commit = entry.commit
     refs = [sha_ref(commit, short_sha)]
     if commit.pr_number is not None:
-        refs.append(lab.pull_request.format(n=commit.pr_number))
+        pr = lab.pull_request.format(n=commit.pr_number)
+        refs.append(link(commit.pr_url, pr) if safe_url(commit.pr_url) else pr)
     analysis = entry.analysis
     if analysis is not None:
         refs += [STYLE.bold(flag) for flag in detail.flag_labels(analysis, lab)]
