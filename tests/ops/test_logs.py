@@ -345,6 +345,10 @@ async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path
                     within=20,
                 )
                 assert envelope.ack is not None
+                if not slack.responses:  # commands run concurrently: the lookup and `now`
+                    await slack.wait_for(  # need the subscription made
+                        lambda: bool(slack.responses), what="the answer to subscribe"
+                    )
             await slack.wait_for(
                 lambda: any(f.completed for f in slack.files) and len(slack.responses) >= 2,
                 what="the digest and its report file",
