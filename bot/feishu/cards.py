@@ -98,7 +98,9 @@ def digest_cards(
     levels = Counter(item.importance for item in detailed)
     previous: Importance | None = None
     for item in detailed:
-        unit = _item_panels(item, digest.repo.full_name, run_key, lab)
+        # A local clone's button looks the sha up in the chat's subscriptions (no owner/name).
+        repo = "" if digest.repo.local_path else digest.repo.full_name
+        unit = _item_panels(item, repo, run_key, lab)
         if len(levels) > 1 and item.importance is not None and item.importance != previous:
             previous = item.importance
             heading = lab.group_heading(item.importance, levels[item.importance])
