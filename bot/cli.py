@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
@@ -37,17 +39,27 @@ from digest.window import parse_window, resolve_tz
 
 Clock = Callable[[], datetime]
 
+LOG = "[--log-level debug|info|warning|error]"
 REPORT_USAGE = (
     "digest report REPO [--date D | --since S [--until U]] [--tz TZ] [--branch B] "
-    "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json|html] [-o FILE]"
+    "[--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json|html] [--no-fold] "
+    f"[-o FILE] {LOG}"
 )
-CHAT_USAGE = "digest chat [--user NAME]"
-ASK_USAGE = "digest ask REPO SHA QUESTION..."
-SERVE_USAGE = "digest serve"
-DB_USAGE = "digest db upgrade"
 SHOW_USAGE = (
-    "digest show REPO SHA [--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json]"
+    "digest show REPO SHA [--lang zh|en] [--analyzer auto|heuristic|llm] [--format md|json] "
+    f"[-o FILE] {LOG}"
 )
+ASK_USAGE = f"digest ask REPO SHA QUESTION... {LOG}"
+CHAT_USAGE = f"digest chat [REPO] [--user NAME] {LOG}"
+SERVE_USAGE = f"digest serve {LOG}"
+DB_USAGE = f"digest db upgrade {LOG}"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("commit-digest")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,12 +67,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="digest",
         description="Commit Digest: a daily digest of what landed in a git repository.",
     )
+    parser.add_argument("--version", action="version", version=f"digest {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     logs = argparse.ArgumentParser(add_help=False)
     logs.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
-        help="what is logged on stderr (default: info for serve and chat, else warning)",
+        help="what is logged on stderr (default: info for serve, else warning)",
     )
 
     def common(p: argparse.ArgumentParser, formats: tuple[str, ...] = ("md", "json")) -> None:
@@ -119,22 +132,34 @@ def _parser() -> argparse.ArgumentParser:
         parents=[logs],
         usage=CHAT_USAGE,
         help="the bot's commands at a local prompt, with the daily schedule",
-        description="Type what you would after /digest in Slack; digests print here.",
+        description=(
+            "Type the bot's commands without /digest (help lists them); digests print here. "
+            "REPO, a local clone or owner/name, is followed from the start."
+        ),
     )
+    chat.add_argument("repo", metavar="REPO", nargs="?", help="follow it at once")
     chat.add_argument("--user", metavar="NAME", help="who is typing (default: your login)")
 
     sub.add_parser(
         "serve",
         parents=[logs],
         usage=SERVE_USAGE,
-        help="run the bot: Slack (HTTP or Socket Mode) and the daily schedule",
-        description="Settings come from the environment and .env (see README).",
+        help="run the bot: Slack and Feishu, the web pages and the daily schedule",
+        description=(
+            "Slack over HTTP or Socket Mode, Feishu over its HTTP callback or the long "
+            "connection, as configured; settings come from the environment and .env (see README)."
+        ),
     )
 
-    db = sub.add_parser(
-        "db", parents=[logs], usage=DB_USAGE, help="the database (DIGEST_DATABASE_URL)"
+    db = sub.add_parser("db", usage="digest db upgrade", help="the database (DIGEST_DATABASE_URL)")
+    actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser(
+        "upgrade",
+        parents=[logs],
+        usage=DB_USAGE,
+        help="apply pending migrations",
+        description="Apply the pending migrations to DIGEST_DATABASE_URL (they also run at start).",
     )
-    db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
     return parser
 
 
@@ -146,12 +171,23 @@ def _write(text: str, output: str | None, stdout: TextIO) -> None:
     target = Path(output)
     fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
     try:
+        os.fchmod(fd, _mode_for(target))  # mkstemp makes 0600: be what `>` would have made
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text if text.endswith("\n") else text + "\n")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """An existing file's mode, kept; else 0666 less the umask (0644 by default)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err: TextIO) -> str:
@@ -245,7 +281,7 @@ def _tell(run: AnalyzerRun, err: TextIO) -> None:
     if summary is not None:
         err.write(f"digest: analyzer {summary}\n")
     if run.llm is not None and run.llm.disabled is not None:
-        err.write(f"digest: warning: {describe(run.llm.disabled)}\n")
+        err.write(f"digest: warning: {describe(run.llm.disabled, None)}\n")
 
 
 def _is_hex(text: str) -> bool:
@@ -283,7 +319,8 @@ def main(
         err.write("digest: error: settings are invalid: " + "; ".join(exc.problems) + "\n")
         return 2
     # Once, before anything can log: every record redacted, every configured secret named.
-    level = args.log_level or ("info" if args.command in ("serve", "chat") else "warning")
+    # The terminal is the interface of every command but serve: only warnings reach it.
+    level = args.log_level or ("info" if args.command == "serve" else "warning")
     secrets = secrets_of(settings)
     register_secrets(secrets)  # also out of every prompt sent to an LLM
     with setup_logging(err, secrets=secrets, level=level):
@@ -303,7 +340,14 @@ def _run(
             from bot.chat.terminal import chat  # the bot's modules load only when the bot runs
 
             return asyncio.run(
-                chat(settings, stdin=sys.stdin, stdout=out, clock=clock, user=args.user)
+                chat(
+                    settings,
+                    stdin=sys.stdin,
+                    stdout=out,
+                    clock=clock,
+                    user=args.user,
+                    repo=args.repo,
+                )
             )
         if args.command == "serve":
             from bot.web.serve import serve  # lark-oapi alone takes seconds to import
@@ -322,7 +366,7 @@ def _run(
             text = asyncio.run(_show(args, settings, err))
         _write(text, args.output, out)
     except DigestError as exc:
-        err.write(f"digest: error: {describe(exc)}\n")
+        err.write(f"digest: error: {describe(exc, None)}\n")
         if isinstance(exc, UsageError):
             err.write(f"usage: {usage}\n")
         return exit_status(exc)

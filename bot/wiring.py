@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.chat.commands import is_local_path
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from digest.analysis.ask import Asker
@@ -15,7 +16,7 @@ from digest.analysis.cache import CachedAnalyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.llm import LLMAnalyzer, LLMConfig
 from digest.analysis.prompt import Budget
-from digest.errors import InvalidRepo, UsageError
+from digest.errors import InvalidRepo, LocalPathRefused, UsageError
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
 from digest.sources.github import GitHubSource, parse_repo_arg
@@ -30,7 +31,8 @@ class AnalyzerUnavailable(UsageError):
 
 
 def open_source(arg: str, settings: Settings) -> CommitSource:
-    """A local clone when `arg` is an existing directory, else GitHub (`owner/name` or a URL)."""
+    """The CLI's REPO: a local clone when `arg` is an existing directory, else GitHub
+    (`owner/name` or a URL)."""
     text = arg.strip()
     if not text:
         raise InvalidRepo(arg, "empty")
@@ -42,6 +44,23 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
     full_name = parse_repo_arg(text, api_url=settings.github_api_url)
     if full_name is None:
         raise InvalidRepo(arg)
+    return _github(full_name, settings)
+
+
+def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSource:
+    """A repository the bot names (a command's, a subscription's): a local clone for a path,
+    only where local paths are allowed (`digest chat`; `serve` with DIGEST_ALLOW_LOCAL_PATHS),
+    else `owner/name` on GitHub. Unlike the CLI's `open_source`, nothing is guessed from the
+    disk: `foo/bar` is GitHub's even where a directory foo/bar exists, so no chat user can
+    make the bot read the server's files by naming them."""
+    if is_local_path(repo):
+        if not local_paths:
+            raise LocalPathRefused(repo)
+        return GitSource(repo)
+    return _github(repo, settings)
+
+
+def _github(full_name: str, settings: Settings) -> GitHubSource:
     # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
     token = settings.github_token.get_secret_value() if settings.github_token else None
     return GitHubSource(

@@ -133,6 +133,10 @@ class ServiceUnavailable(UpstreamError):
         self.detail = detail
 
 
+class ServiceUnreachable(ServiceUnavailable):
+    """No connection to a remote service at all (refused, no route, no DNS): often no network."""
+
+
 class GitFailed(UpstreamError):
     """The git CLI failed in a way we did not expect; `detail` is its first line of stderr."""
 
@@ -207,9 +211,12 @@ class UnknownCommand(CommandError):
 
 
 class BadRepoName(CommandError):
-    def __init__(self, text: str) -> None:
+    """`local_paths`: a local clone's path would have been accepted here (`digest chat`)."""
+
+    def __init__(self, text: str, local_paths: bool = False) -> None:
         super().__init__(text)
         self.text = text
+        self.local_paths = local_paths
 
 
 class BadSha(CommandError):
@@ -269,10 +276,20 @@ class MissingArgument(CommandError):
         self.what = what
 
 
-class NotFollowed(UsageError):
-    """A channel command about a repository the channel does not follow."""
+class LocalPathRefused(CommandError):
+    """A local path where only GitHub repositories are allowed (`digest serve` without
+    DIGEST_ALLOW_LOCAL_PATHS): a chat user must not read the server's disk."""
 
-    def __init__(self, repo: str) -> None:
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class NotFollowed(UsageError):
+    """A channel command about a repository the channel does not follow (None: it follows
+    none at all). `repo` is as the user should read it: owner/name, or a clone's name and path."""
+
+    def __init__(self, repo: str | None) -> None:
         super().__init__(repo)
         self.repo = repo
 

@@ -16,6 +16,8 @@ Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
 _PR_RE = re.compile(r"\(#(\d+)\)\s*$")
+# A commit page on GitHub (or GitHub Enterprise): https://HOST/owner/name/commit/<sha>.
+_COMMIT_PAGE = re.compile(r"(https?://[^/\s]+/[^/\s]+/[^/\s]+)/commit/[0-9a-f]{40}")
 
 
 class Frozen(BaseModel):
@@ -108,6 +110,15 @@ class Commit(Frozen):
     def pr_number(self) -> int | None:
         match = _PR_RE.search(self.title)
         return int(match.group(1)) if match else None
+
+    @property
+    def pr_url(self) -> str | None:
+        """The pull request's page, when the commit has a page on GitHub (a GitHub source, or
+        a clone whose origin is on github.com): beside its commit page."""
+        page = _COMMIT_PAGE.fullmatch(self.url or "")
+        if page is None or self.pr_number is None:
+            return None
+        return f"{page.group(1)}/pull/{self.pr_number}"
 
 
 class ChangeType(StrEnum):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -119,6 +121,45 @@ def test_report_english_and_output_file(repo: GitRepo, tmp_path: Path) -> None:
     assert out == ""
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# Daily update report (2026-02-05)")
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_output_file_mode_follows_the_umask_as_a_redirect_would(
+    repo: GitRepo, tmp_path: Path, umask: int, mode: int
+) -> None:
+    target = tmp_path / "out.md"
+    before = os.umask(umask)
+    try:
+        code, _, err = run("show", str(repo.path), "HEAD", "-o", str(target))
+    finally:
+        os.umask(before)
+    assert code == 0, err
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+def test_output_file_keeps_the_mode_of_the_file_it_replaces(repo: GitRepo, tmp_path: Path) -> None:
+    target = tmp_path / "out.md"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    code, _, err = run("report", str(repo.path), "--date", "2026-02-05", "-o", str(target))
+    assert code == 0, err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_text(encoding="utf-8").startswith("# 每日更新报告（2026-02-05）")
+
+
+def test_ask_without_an_llm_points_to_show(repo: GitRepo) -> None:
+    code, out, err = run("ask", str(repo.path), "HEAD", "what", "changed?")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[0] == (
+        "digest: error: Questions need an LLM endpoint: set OPENAI_API_KEY (or OPENAI_BASE_URL); "
+        "digest show REPO SHA explains a commit without one."
+    )
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0
+    assert re.fullmatch(r"digest \d+\.\d+\.\d+\S*\n", out)
 
 
 def test_report_branch(repo: GitRepo) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import os
+import socket
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -123,11 +124,47 @@ async def test_private_repo_bad_token_and_rate_limit_are_one_sentence(tmp_path: 
 
 
 async def test_unreachable_github_is_one_sentence(tmp_path: Path) -> None:
+    """Offline: one sentence that names what failed and what to try; urllib3's retry warnings
+    and PyGithub's words stay out of the terminal (the log has them at DEBUG)."""
+    offline = {"GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}"}
+    sentence = (
+        "GitHub did not answer (no network?): check the connection and GITHUB_API_URL, "
+        "or give the path of a local clone instead."
+    )
+    for args in (
+        ("report", "octo/demo", "--date", "2026-02-05"),
+        ("show", "octo/demo", "abc1234"),
+    ):
+        code, out, err = await digest(*args, env=offline, cwd=tmp_path)
+        assert (code, out) == (1, ""), err
+        assert err == f"digest: error: {sentence}\n", args  # that line, and nothing else
     code, out, err = await digest(
-        "report", "octo/demo", "--date", "2026-02-05",
-        env={"GITHUB_API_URL": "http://127.0.0.1:9"}, cwd=tmp_path,
+        "report", "octo/demo", "--log-level", "debug", env=offline, cwd=tmp_path
+    )
+    assert code == 1 and err.endswith(f"digest: error: {sentence}\n")
+    assert '"logger": "urllib3.connectionpool", "message": "Retrying' in err  # kept, at debug
+    assert '"level": "warning"' not in err
+
+
+async def test_chat_offline_answers_in_one_sentence(tmp_path: Path) -> None:
+    """`digest chat`: the same sentence, at the prompt, and nothing on stderr."""
+    env = {
+        "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}",
+        "DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/chat.db",
+    }
+    exe = str(Path(sys.executable).parent / "digest")
+    proc = await asyncio.create_subprocess_exec(
+        exe, "chat", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, **env}, cwd=tmp_path,
     )  # fmt: skip
-    assert code == 1
-    assert "GitHub is not answering properly" in err
-    assert "Traceback" not in err
-    assert out == ""
+    typed = b"subscribe octo/demo\nocto/demo@abc1234\nquit\n"
+    out, err = await asyncio.wait_for(proc.communicate(typed), timeout=120)
+    assert proc.returncode == 0 and err == b""
+    assert out.decode().count("digest> GitHub did not answer (no network?)") == 2
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -13,6 +13,10 @@ from digest.models import Importance, Language
 
 MAX_INPUT_CHARS = 2_000
 MAX_QUESTION_CHARS = 500
+# How Slack and Feishu users start a command; at the `digest chat` prompt there is none.
+PREFIX = "/digest "
+# The longest repository a subscription can hold: owner/name, or a local clone's absolute path.
+MAX_REPO_CHARS = 1_024
 
 USAGE: dict[str, str] = {
     "help": "/digest help [command]",
@@ -30,9 +34,34 @@ USAGE: dict[str, str] = {
 _OVERVIEW = "/digest <sha> | ask <sha> <question> | subscribe owner/repo [options] | list | now"
 
 
-def usage_for(command: str | None) -> str:
+def with_prefix(text: str, prefix: str = PREFIX) -> str:
+    """A usage line or hint as typed where commands start with `prefix` ("" in `digest chat`)."""
+    return prefix + text.removeprefix(PREFIX) if text.startswith(PREFIX) else text
+
+
+def usage_for(command: str | None, prefix: str = PREFIX) -> str:
     """The usage line shown after an error: one subcommand's (a key of USAGE), or the overview."""
-    return "usage: " + USAGE.get(command or "", _OVERVIEW + " | help")
+    return "usage: " + with_prefix(USAGE.get(command or "", _OVERVIEW + " | help"), prefix)
+
+
+def is_local_path(repo: str) -> bool:
+    """Whether a repository argument names a local clone: it is written as a path (`/abs`,
+    `./rel`, `../rel`, `~/rel`, `.`), never guessed from what happens to exist on the disk.
+    No `owner/name` can start so."""
+    return repo in (".", "..", "~") or repo.startswith(("/", "./", "../", "~/"))
+
+
+def typed_repo(repo: str) -> str:
+    """A repository as a command takes it: a path with spaces in quotes, to stay one word."""
+    return f'"{repo}"' if any(ch.isspace() for ch in repo) else repo
+
+
+def shown_repo(repo: str) -> str:
+    """A subscription's repository as people read it: owner/name, or a clone's name and path."""
+    if not repo.startswith("/"):
+        return repo
+    name = repo.rstrip("/").rsplit("/", 1)[-1] or repo
+    return f"{name} ({repo})"
 
 
 @dataclass(frozen=True, slots=True)

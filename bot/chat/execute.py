@@ -15,6 +15,8 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 
 from bot.chat.commands import (
+    MAX_REPO_CHARS,
+    PREFIX,
     USAGE,
     Ask,
     Command,
@@ -24,9 +26,14 @@ from bot.chat.commands import (
     Now,
     Subscribe,
     Unsubscribe,
+    is_local_path,
+    shown_repo,
+    typed_repo,
     usage_for,
+    with_prefix,
 )
 from bot.chat.grammar import parse_command
+from bot.chat.local import clone_key, key_of, open_clone
 from bot.chat.messages import describe
 from bot.ops.settings import Settings
 from bot.store.database import Store
@@ -39,6 +46,7 @@ from digest.errors import (
     CommandError,
     CommitNotFound,
     DigestError,
+    InvalidRepo,
     NotFollowed,
     RepoNotFound,
     UsageError,
@@ -90,6 +98,11 @@ class Services:
     # Answers `ask` questions; None when no LLM endpoint is configured.
     asker: Asker | None = None
     github_hosts: frozenset[str] = field(default_factory=lambda: frozenset({"github.com"}))
+    # How commands start here: "/digest " in Slack and Feishu, "" at the `digest chat` prompt.
+    prefix: str = PREFIX
+    # Whether a repository may be a local clone's path (`digest chat`; `serve` only with
+    # DIGEST_ALLOW_LOCAL_PATHS: the paths are the server's).
+    local_paths: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,12 +116,15 @@ class Context:
 
 async def handle(text: str, ctx: Context) -> Reply:
     """Parse and execute; every named error becomes one sentence and the usage line."""
+    services = ctx.services
     try:
-        command = parse_command(text, github_hosts=ctx.services.github_hosts)
+        command = parse_command(
+            text, github_hosts=services.github_hosts, local_paths=services.local_paths
+        )
     except CommandError as exc:
-        if ctx.services.on_command is not None:
-            ctx.services.on_command(ctx.target.platform, None)
-        return _error(exc, exc.usage or usage_for(exc.command))
+        if services.on_command is not None:
+            services.on_command(ctx.target.platform, None)
+        return _error(exc, usage_for(exc.command, services.prefix), services.prefix)
     if ctx.services.on_command is not None:
         ctx.services.on_command(ctx.target.platform, command)
     try:
@@ -116,14 +132,14 @@ async def handle(text: str, ctx: Context) -> Reply:
     except DigestError as exc:
         # A commit that was not found is answered with the owner/repo@sha form to try next.
         wants_usage = isinstance(exc, UsageError) or isinstance(command, Lookup)
-        usage = usage_for(_name(command)) if wants_usage else None
-        return _error(exc, usage)
+        usage = usage_for(_name(command), services.prefix) if wants_usage else None
+        return _error(exc, usage, services.prefix)
 
 
 async def execute(command: Command, ctx: Context) -> Reply:
     match command:
         case Help(topic=topic):
-            return _help(topic)
+            return _help(topic, ctx.services)
         case Subscribe():
             return await _subscribe(command, ctx)
         case Unsubscribe(repo=repo):
@@ -146,8 +162,8 @@ def may_subscribe(user: str, repo: RepoRef, settings: Settings) -> bool:
     return any(fnmatchcase(name, glob.lower()) for glob in settings.allowed_repos)
 
 
-def _error(exc: DigestError, usage: str | None) -> Reply:
-    return Reply(ReplyKind.ERROR, describe(exc), ephemeral=True, usage=usage)
+def _error(exc: DigestError, usage: str | None, prefix: str) -> Reply:
+    return Reply(ReplyKind.ERROR, describe(exc, prefix), ephemeral=True, usage=usage)
 
 
 def _name(command: Command) -> str:
@@ -162,26 +178,36 @@ def _name(command: Command) -> str:
     }[type(command)]
 
 
-def _help(topic: str | None) -> Reply:
+_PATHS_NOTE = "A local clone works wherever owner/repo does: give its path (./repo, /src/repo)."
+
+
+def _help(topic: str | None, services: Services) -> Reply:
+    """One command's usage, or every command's (in USAGE's order, `help` last)."""
+    note = [_PATHS_NOTE] if services.local_paths else []
     if topic in USAGE:
-        return Reply(ReplyKind.HELP, USAGE[topic])
+        takes_repo = topic not in ("help", "list")
+        lines = [with_prefix(USAGE[topic], services.prefix), *(note if takes_repo else [])]
+        return Reply(ReplyKind.HELP, "\n".join(lines))
+    keys = [key for key in USAGE if key != "help"] + ["help"]
     lines = ["Commit Digest: what landed in the repositories this channel follows."]
-    lines += [f"• {USAGE[key]}" for key in ("lookup", "subscribe", "unsubscribe", "list", "now")]
-    return Reply(ReplyKind.HELP, "\n".join(lines))
+    lines += [f"• {with_prefix(USAGE[key], services.prefix)}" for key in keys]
+    return Reply(ReplyKind.HELP, "\n".join(lines + note))
 
 
 def _describe_subscription(sub: Subscription) -> str:
     days = "weekdays" if sub.weekdays_only else "daily"
-    branch = f" ({sub.branch})" if sub.branch else ""
+    branch = f" (branch {sub.branch})" if sub.branch else ""
     extras = [f"min {sub.min_importance.value}", f"lang {sub.language}"]
     if sub.paths:
         extras.append("paths " + ",".join(sub.paths))
     if sub.exclude:
         extras.append("exclude " + ",".join(sub.exclude))
-    return f"{sub.repo}{branch}: {days} at {sub.at} {sub.tz} · " + " · ".join(extras)
+    return f"{shown_repo(sub.repo)}{branch}: {days} at {sub.at} {sub.tz} · " + " · ".join(extras)
 
 
 async def _resolve(repo: str, ctx: Context) -> tuple[RepoRef, CommitSource]:
+    if is_local_path(repo):
+        return await open_clone(repo, ctx.services.open_source)
     source = ctx.services.open_source(repo)
     try:
         return await source.repo(), source
@@ -200,6 +226,9 @@ async def _subscribe(command: Subscribe, ctx: Context) -> Reply:
             await source.head(command.options.branch)  # BranchNotFound, before anything is saved
     finally:
         await source.aclose()
+    key = clone_key(ref) if is_local_path(command.repo) else ref.full_name
+    if len(key) > MAX_REPO_CHARS:
+        raise InvalidRepo(command.repo, f"a path of more than {MAX_REPO_CHARS} characters")
     values = {k: v for k, v in dataclasses.asdict(command.options).items() if v is not None}
     defaults = {
         "branch": None,
@@ -213,18 +242,23 @@ async def _subscribe(command: Subscribe, ctx: Context) -> Reply:
         "post_empty": False,
     }
     sub, created = await ctx.services.store.upsert_subscription(
-        ctx.target, ref.full_name, values, defaults=defaults, by=ctx.user
+        ctx.target, key, values, defaults=defaults, by=ctx.user
     )
     if ctx.services.on_change is not None:
         await ctx.services.on_change()
-    verb = "Subscribed this channel to" if created else "Updated the subscription to"
+    verb = "Subscribed this channel to"
+    if not created:
+        verb = "Updated the subscription to" if values else "This channel already follows"
     return Reply(ReplyKind.INFO, f"{verb} {_describe_subscription(sub)}.", subscriptions=(sub,))
 
 
 async def _followed(repo: str, ctx: Context) -> Subscription | None:
-    """The channel's subscription to `repo` (names compare without case, as GitHub's do)."""
+    """The channel's subscription to `repo`: GitHub names compare without case, as GitHub's
+    do; a local path compares as its clone's stored key."""
+    local = is_local_path(repo)
+    key = await key_of(repo, ctx.services.open_source) if local else repo.lower()
     for sub in await ctx.services.store.subscriptions_for(ctx.target):
-        if sub.repo.lower() == repo.lower():
+        if (sub.repo if local else sub.repo.lower()) == key:
             return sub
     return None
 
@@ -235,7 +269,7 @@ async def _unsubscribe(repo: str, ctx: Context) -> Reply:
         raise NotFollowed(repo)
     if ctx.services.on_change is not None:
         await ctx.services.on_change()
-    return Reply(ReplyKind.INFO, f"This channel no longer follows {sub.repo}.")
+    return Reply(ReplyKind.INFO, f"This channel no longer follows {shown_repo(sub.repo)}.")
 
 
 async def _list(ctx: Context) -> Reply:
@@ -243,7 +277,8 @@ async def _list(ctx: Context) -> Reply:
     if not subs:
         return Reply(
             ReplyKind.SUBSCRIPTIONS,
-            "This channel follows no repository yet: " + USAGE["subscribe"],
+            "This channel follows no repository yet: "
+            + with_prefix(USAGE["subscribe"], ctx.services.prefix),
         )
     lines = [f"This channel follows {len(subs)} repositor{'y' if len(subs) == 1 else 'ies'}:"]
     lines += [f"• {_describe_subscription(s)}" for s in subs]
@@ -283,14 +318,15 @@ async def _lookup(repo: str | None, sha: str, ctx: Context) -> Reply:
             await source.aclose()
         found.append((sub, await ctx.services.analyzer.analyze(commit, sub.language)))
     if not found:
-        names = ", ".join(s.repo for s in subs)
+        names = ", ".join(shown_repo(s.repo) for s in subs)
         raise CommitNotFound(names, sha)
     if len(found) == 1:
         sub, only = found[0]
         if only is not None:
-            title = f"{sub.repo}@{only.commit.short_sha}"
+            title = f"{only.commit.repo}@{only.commit.short_sha}"
             return Reply(ReplyKind.ANALYSIS, title, analysis=only)
-    options = " or ".join(f"/digest {s.repo}@{sha}" for s, _ in found)
+    prefix = ctx.services.prefix
+    options = " or ".join(f"{prefix}{typed_repo(s.repo)}@{sha}" for s, _ in found)
     return Reply(ReplyKind.INFO, f"{sha} matches commits in several repositories: {options}?")
 
 
@@ -314,7 +350,7 @@ async def _now(repo: str | None, day: date | None, ctx: Context) -> Reply:
             raise NotFollowed(repo)
         subs = [sub]
     if not subs:
-        raise NotFollowed(repo or "any repository")
+        raise NotFollowed(repo)
     digests = []
     for sub in subs:
         resolve_tz(sub.tz)

@@ -24,6 +24,8 @@ from bot.chat.commands import (
     Now,
     Subscribe,
     Unsubscribe,
+    is_local_path,
+    typed_repo,
     usage_for,
 )
 from bot.chat.options import OPTIONS, format_options, parse_options
@@ -34,6 +36,7 @@ from digest.errors import (
     BadSha,
     CommandError,
     InputTooLong,
+    LocalPathRefused,
     MissingArgument,
     QuestionTooLong,
     TooManyArguments,
@@ -58,8 +61,15 @@ _TOPICS = {**{name: name for name in USAGE}, "sha": "lookup", "commit": "lookup"
 _COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask")
 
 
-def parse_command(text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS) -> Command:
-    """The command in `text`, after any leading `/digest` and @-mentions; else a CommandError."""
+def parse_command(
+    text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS, local_paths: bool = False
+) -> Command:
+    """The command in `text`, after any leading `/digest` and @-mentions; else a CommandError.
+
+    With `local_paths`, a repository may also be a local clone written as a path (`./repo`,
+    `/src/repo`, `~/repo`); it is kept as typed (the executor resolves it). Without, a path is
+    refused by name (LocalPathRefused), so a chat user never makes the bot read its own disk.
+    """
     command: str | None = None
     try:
         if len(text) > MAX_INPUT_CHARS:
@@ -74,22 +84,22 @@ def parse_command(text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS) ->
         if command == "ask":  # a question may well contain "?": only `ask --help` is help
             if len(args) == 1 and args[0].lower() in ("--help", "-h", "help"):
                 return Help(command)
-            return _ask(args, hosts)
+            return _ask(args, hosts, paths=local_paths)
         if command != "lookup" and any(arg.lower() in _HELP_WORDS for arg in args):
             return Help(command)  # `subscribe --help`
         if command == "subscribe":
-            return _subscribe(args, hosts)
+            return _subscribe(args, hosts, paths=local_paths)
         if command == "unsubscribe":
             positional = _positional(args, most=1)
             if not positional:
                 raise MissingArgument("a repository (owner/name)")
-            return Unsubscribe(_repo(positional[0], hosts))
+            return Unsubscribe(_repo(positional[0], hosts, paths=local_paths))
         if command == "list":
             _positional(args, most=0)
             return ListSubscriptions()
         if command == "now":
-            return _now(args, hosts)
-        return _lookup(head, args, hosts)
+            return _now(args, hosts, paths=local_paths)
+        return _lookup(head, args, hosts, paths=local_paths)
     except CommandError as exc:
         if not exc.usage:
             exc.command = None if isinstance(exc, UnknownCommand) else command
@@ -103,17 +113,17 @@ def format_command(command: Command) -> str:
         case Help(topic=topic):
             words = ["help", topic or ""]
         case Lookup(repo=repo, sha=sha):
-            words = [f"{repo}@{sha}" if repo else sha]
+            words = [f"{typed_repo(repo)}@{sha}" if repo else sha]
         case Subscribe(repo=repo, options=options):
-            words = ["subscribe", repo, *format_options(options)]
+            words = ["subscribe", typed_repo(repo), *format_options(options)]
         case Unsubscribe(repo=repo):
-            words = ["unsubscribe", repo]
+            words = ["unsubscribe", typed_repo(repo)]
         case ListSubscriptions():
             words = ["list"]
         case Now(repo=repo, day=day):
-            words = ["now", repo or "", day.isoformat() if day else ""]
+            words = ["now", typed_repo(repo or ""), day.isoformat() if day else ""]
         case Ask(repo=repo, sha=sha, question=question):
-            words = ["ask", f"{repo}@{sha}" if repo else sha, question]
+            words = ["ask", f"{typed_repo(repo)}@{sha}" if repo else sha, question]
     return " ".join(["/digest", *(word for word in words if word)])
 
 
@@ -211,10 +221,10 @@ def _help(args: list[str]) -> Help:
     return Help(topic)
 
 
-def _lookup(head: str, args: list[str], hosts: frozenset[str]) -> Lookup:
+def _lookup(head: str, args: list[str], hosts: frozenset[str], *, paths: bool = False) -> Lookup:
     repo_text, at, sha_text = head.rpartition("@")
-    if at and repo_text and "/" not in sha_text:  # owner/repo@sha
-        lookup = Lookup(_repo(repo_text, hosts), _sha(sha_text))
+    if at and repo_text and "/" not in sha_text:  # owner/repo@sha (or ./path@sha)
+        lookup = Lookup(_repo(repo_text, hosts, paths=paths), _sha(sha_text))
     elif _is_url(head, hosts):
         lookup = _commit_url(head, hosts)
     elif _SHA.fullmatch(head):
@@ -228,10 +238,10 @@ def _lookup(head: str, args: list[str], hosts: frozenset[str]) -> Lookup:
     return lookup
 
 
-def _ask(args: list[str], hosts: frozenset[str]) -> Ask:
+def _ask(args: list[str], hosts: frozenset[str], *, paths: bool = False) -> Ask:
     if not args:
         raise MissingArgument("a commit (sha, owner/repo@sha or URL) and a question")
-    target = _lookup(args[0], [], hosts)
+    target = _lookup(args[0], [], hosts, paths=paths)
     question = " ".join(args[1:]).strip()
     if not question:
         raise MissingArgument("a question")
@@ -240,7 +250,7 @@ def _ask(args: list[str], hosts: frozenset[str]) -> Ask:
     return Ask(target.repo, target.sha, question)
 
 
-def _now(args: list[str], hosts: frozenset[str]) -> Now:
+def _now(args: list[str], hosts: frozenset[str], *, paths: bool = False) -> Now:
     repo: str | None = None
     day: date | None = None
     for arg in _positional(args, most=2):
@@ -249,19 +259,19 @@ def _now(args: list[str], hosts: frozenset[str]) -> Now:
                 raise TooManyArguments((arg,))
             day = _date(arg)
         elif repo is None:
-            repo = _repo(arg, hosts)
+            repo = _repo(arg, hosts, paths=paths)
         else:
             raise TooManyArguments((arg,))
     return Now(repo, day)
 
 
-def _subscribe(args: list[str], hosts: frozenset[str]) -> Subscribe:
+def _subscribe(args: list[str], hosts: frozenset[str], *, paths: bool = False) -> Subscribe:
     positional, options = _split(args)
     if not positional:
         raise MissingArgument("a repository (owner/name)")
     if len(positional) > 1:
         raise TooManyArguments(tuple(positional[1:]))
-    return Subscribe(_repo(positional[0], hosts), parse_options(options, _suggest))
+    return Subscribe(_repo(positional[0], hosts, paths=paths), parse_options(options, _suggest))
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -288,16 +298,21 @@ def _url_path(text: str, hosts: frozenset[str]) -> list[str]:
     return [segment for segment in parts.path.split("/") if segment] if host in hosts else []
 
 
-def _repo(text: str, hosts: frozenset[str]) -> str:
-    """`owner/name`, from itself or from a repository URL on one of `hosts`."""
+def _repo(text: str, hosts: frozenset[str], *, paths: bool = False) -> str:
+    """`owner/name`, from itself or from a repository URL on one of `hosts`; or, with `paths`,
+    a local clone's path as typed."""
+    if is_local_path(text):
+        if not paths:
+            raise LocalPathRefused(text)
+        return text
     name = text
     if _is_url(text, hosts):
         path = _url_path(text, hosts)
         if len(path) != 2:
-            raise BadRepoName(text)
+            raise BadRepoName(text, paths)
         name = f"{path[0]}/{path[1].removesuffix('.git')}"
     if not _REPO.fullmatch(name) or name.split("/")[1] in (".", ".."):
-        raise BadRepoName(text)
+        raise BadRepoName(text, paths)
     return name
 
 

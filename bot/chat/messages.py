@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.chat.commands import PREFIX
 from bot.store.database import StoreError
 from digest.errors import (
     AmbiguousSha,
@@ -25,6 +26,7 @@ from digest.errors import (
     InvalidSha,
     InvalidWindow,
     LLMFailure,
+    LocalPathRefused,
     MissingArgument,
     NotAGitRepository,
     NotFollowed,
@@ -33,6 +35,7 @@ from digest.errors import (
     RateLimited,
     RepoNotFound,
     ServiceUnavailable,
+    ServiceUnreachable,
     SlackRefused,
     TooManyArguments,
     UnknownCommand,
@@ -56,16 +59,26 @@ def _shown(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _invocation(error: CommandError) -> str:
-    return "/digest" if error.command in (None, "lookup") else f"/digest {error.command}"
+def _invocation(error: CommandError, prefix: str) -> str:
+    """How the command was typed: `/digest subscribe` in Slack, `subscribe` in `digest chat`."""
+    words = [prefix.strip(), "" if error.command in (None, "lookup") else error.command or ""]
+    return " ".join(word for word in words if word) or "A commit lookup"
 
 
 def _did_you_mean(suggestion: str | None) -> str:
     return f"; did you mean {suggestion!r}?" if suggestion else "."
 
 
-def describe(error: DigestError) -> str:
-    """One English sentence for the person who typed the command."""
+_SETTING = {"GitHub": "GITHUB_API_URL"}  # where a service's address is configured
+
+
+def describe(error: DigestError, prefix: str | None = PREFIX) -> str:
+    """One English sentence for the person who typed the command.
+
+    `prefix` is how commands start where they typed it: `/digest ` in Slack and Feishu, "" at
+    the `digest chat` prompt, None on the `digest` command line; hints are written to match.
+    """
+    chat = prefix if prefix is not None else PREFIX
     match error:
         case InvalidDate(value=value):
             return f"Invalid date {value!r}: use YYYY-MM-DD or an ISO date-time."
@@ -107,9 +120,15 @@ def describe(error: DigestError) -> str:
         case QuestionTooLong(length=length, limit=limit):
             return f"The question is {length} characters long; ask in at most {limit}."
         case AskNeedsLLM():
+            instead = "digest show REPO SHA" if prefix is None else f"{prefix}<sha>"
             return (
                 "Questions need an LLM endpoint: set OPENAI_API_KEY (or OPENAI_BASE_URL); "
-                "/digest <sha> works without one."
+                f"{instead} explains a commit without one."
+            )
+        case LocalPathRefused(path=path):
+            return (
+                f"{_shown(path)} is a local path, and this bot follows GitHub repositories only: "
+                "give owner/name or a GitHub URL."
             )
         case NothingToServe():
             return (
@@ -119,11 +138,19 @@ def describe(error: DigestError) -> str:
             )
         case RateLimited(service=service, reset_in_seconds=seconds):
             return f"{service}'s rate limit is exhausted; try again {_wait_words(seconds)}."
+        case ServiceUnreachable(service=service):
+            if prefix == PREFIX:  # in Slack or Feishu: the bot's server is offline
+                return f"{service} did not answer (no network?); try again later."
+            setting = f" and {_SETTING[service]}" if service in _SETTING else ""
+            local = ", or give the path of a local clone instead" if service == "GitHub" else ""
+            return f"{service} did not answer (no network?): check the connection{setting}{local}."
         case ServiceUnavailable(service=service, detail=detail):
             why = f" ({redact(detail)})" if detail else ""
             return f"{service} is not answering properly{why}; try again later."
+        case NotFollowed(repo=None):
+            return f"This channel follows no repository yet: {chat}subscribe owner/repo first."
         case NotFollowed(repo=repo):
-            return f"This channel does not follow {repo}: /digest subscribe {repo} first."
+            return f"This channel does not follow {repo}: {chat}subscribe {repo} first."
         case LLMFailure(kind="auth"):
             return "The LLM endpoint refused the key: check OPENAI_API_KEY (and OPENAI_BASE_URL)."
         case LLMFailure(kind="model", detail=model):
@@ -140,6 +167,11 @@ def describe(error: DigestError) -> str:
             return f"The command is too long ({length} characters; the limit is {limit})."
         case UnknownCommand(word=word, suggestion=suggestion):
             return f"{_shown(word)} is not a command or a commit sha{_did_you_mean(suggestion)}"
+        case BadRepoName(text=text, local_paths=True):
+            return (
+                f"{_shown(text)} is not a repository: give owner/name, its GitHub URL "
+                "or the path of a local clone (./repo)."
+            )
         case BadRepoName(text=text):
             return f"{_shown(text)} is not a repository: give owner/name or its GitHub URL."
         case BadSha(text=text):
@@ -154,16 +186,18 @@ def describe(error: DigestError) -> str:
         case BadOption(name=name, value=value, reason=reason):
             return f"Invalid value {_shown(value)} for {name}: {reason}."
         case UnknownOption(name=name, suggestion=suggestion):
-            return f"{_invocation(error)} has no option {_shown(name)}{_did_you_mean(suggestion)}"
+            return f"{_invocation(error, chat)} has no option {_shown(name)}" + _did_you_mean(
+                suggestion
+            )
         case DuplicateOption(name=name):
             return f"Option {_shown(name)} is given more than once."
         case TooManyArguments(extra=extra):
             shown = ", ".join(_shown(word, 40) for word in extra[:3])
             more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
             noun = "argument" if len(extra) == 1 else "arguments"
-            return f"{_invocation(error)} does not take the {noun} {shown}{more}."
+            return f"{_invocation(error, chat)} does not take the {noun} {shown}{more}."
         case MissingArgument(what=what):
-            return f"{_invocation(error)} needs {what}."
+            return f"{_invocation(error, chat)} needs {what}."
         case UsageError():
             return f"Invalid input: {error}."
         case _:

@@ -11,21 +11,25 @@ import getpass
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
-from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.chat.commands import is_local_path, typed_repo
+from bot.chat.execute import Context, Reply, ReplyKind, Services, execute, handle
+from bot.chat.grammar import parse_command
 from bot.delivery.poster import Post
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from bot.store.records import Target
-from bot.wiring import analyzer_for, open_source
+from bot.wiring import analyzer_for, repo_source
 from digest.render.markdown import render_commit_markdown, render_markdown
+from digest.sources.base import CommitSource
 
 PROMPT = "digest> "
 GREETING = (
-    "Commit Digest chat: type a command as you would after /digest in Slack "
-    "(help, subscribe owner/repo, list, now, <sha>); quit or Ctrl-D to leave."
+    "Commit Digest chat: the bot's commands without the /digest prefix (help, subscribe "
+    "owner/repo or ./path, list, now, <sha>, ask <sha> <question>); quit or Ctrl-D to leave."
 )
 
 
@@ -69,16 +73,23 @@ async def chat(
     stdout: TextIO,
     clock: Callable[[], datetime],
     user: str | None = None,
+    repo: str | None = None,
 ) -> int:
-    """Read commands until EOF or `quit`; run the schedule meanwhile."""
+    """Read commands until EOF or `quit`; run the schedule meanwhile. With `repo` (the CLI's
+    REPO: a local clone or owner/name), the session's channel follows it from the start; a
+    failure to do so is raised, for the CLI to say in one sentence."""
     user = user or getpass.getuser()
     target = Target(platform="terminal", workspace="local", channel=user)
+
+    def source_for(name: str) -> CommitSource:
+        return repo_source(name, settings, local_paths=True)  # the user's own disk
+
     store = await Store.open(settings.digest_database_url)
     try:
         async with analyzer_for("auto", settings, store) as run:
             scheduler = DigestScheduler(
                 store,
-                lambda repo: open_source(repo, settings),
+                source_for,
                 run.analyzer,
                 {"terminal": TerminalPoster(stdout)},
                 clock=clock,
@@ -92,16 +103,22 @@ async def chat(
             services = Services(
                 settings=settings,
                 store=store,
-                open_source=lambda repo: open_source(repo, settings),
+                open_source=source_for,
                 analyzer=run.analyzer,
                 clock=clock,
                 on_change=changed,
                 asker=run.asker,
+                prefix="",
+                local_paths=True,
             )
             ctx = Context(target, user, services)
+            first = None
+            if repo is not None:  # as if typed: checked by the grammar, then subscribed
+                words = f"subscribe {typed_repo(as_typed(repo))}"
+                first = await execute(parse_command(words, local_paths=True), ctx)
             await scheduler.start()
             try:
-                await _loop(ctx, stdin, stdout)
+                await _loop(ctx, stdin, stdout, first)
             finally:
                 await scheduler.shutdown()
     finally:
@@ -109,8 +126,17 @@ async def chat(
     return 0
 
 
-async def _loop(ctx: Context, stdin: TextIO, stdout: TextIO) -> None:
+def as_typed(repo: str) -> str:
+    """The CLI's REPO as the chat grammar takes it: an existing directory is a path (as for
+    `digest report`), even when written `name` or `owner/name`."""
+    text = repo.strip()
+    return f"./{text}" if not is_local_path(text) and Path(text).is_dir() else text
+
+
+async def _loop(ctx: Context, stdin: TextIO, stdout: TextIO, first: Reply | None) -> None:
     stdout.write(GREETING + "\n")
+    if first is not None:
+        stdout.write(render_reply(first))
     while True:
         stdout.write(PROMPT)
         stdout.flush()

@@ -65,7 +65,9 @@ def report_url(
     public_url: str, repo: RepoRef, day: str, key: bytes | str | None = None
 ) -> str | None:
     """The link a post carries: signed for a private repository, None when it cannot be
-    opened (private and no key)."""
+    opened (private and no key, or a local clone: the pages serve GitHub repositories)."""
+    if repo.local_path is not None:
+        return None
     path = report_path(repo.full_name, day)
     if repo.private:
         if not key:

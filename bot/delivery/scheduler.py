@@ -148,9 +148,14 @@ class DigestScheduler:
     async def reconcile(self) -> list[Subscription]:
         """Make the jobs match the subscriptions table; return the subscriptions read."""
         async with self._reconciling:  # one at a time, so an older read never lands last
-            subs = await self.store.all_subscriptions()
+            subs = self._ours(await self.store.all_subscriptions())
             self._apply(subs)
         return subs
+
+    def _ours(self, subs: list[Subscription]) -> list[Subscription]:
+        """The subscriptions this process can post: `digest chat` never claims (and so never
+        fails) the runs of Slack channels that share its database, nor `serve` the terminal's."""
+        return [s for s in subs if s.target.platform in self.runner.posters]
 
     def _apply(self, subs: list[Subscription]) -> None:
         wanted = {s.id for s in subs}
@@ -186,7 +191,7 @@ class DigestScheduler:
 
     async def run_once(self, now: datetime) -> list[RunOutcome]:
         """Run what is due at `now` for every subscription: what the jobs do, on demand."""
-        return await self._run_all(await self.store.all_subscriptions(), now)
+        return await self._run_all(self._ours(await self.store.all_subscriptions()), now)
 
     async def run_subscription(self, sub: Subscription, fire: datetime) -> RunOutcome:
         """Run one fire of one subscription, whatever else is due."""

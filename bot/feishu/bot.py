@@ -102,12 +102,14 @@ class FeishuBot:
         chat_id = str(context.get("open_chat_id") or "")
         card_message = str(context.get("open_message_id") or "")
         repo, sha = str(value.get("repo") or ""), str(value.get("sha") or "")
-        if value.get("action") != "details" or not _REPO.match(repo) or not _SHA.match(sha):
+        if value.get("action") != "details" or not (_REPO.match(repo) or not repo):
+            return
+        if not _SHA.match(sha):
             return
         operator = str((event.get("operator") or {}).get("open_id") or "")
         ctx = self._context(chat_id, tenant, operator)
         # The same scoping as a typed lookup: the chat must follow the repository.
-        reply = await handle(f"{repo}@{sha}", ctx)
+        reply = await handle(f"{repo}@{sha}" if repo else sha, ctx)
         if reply.kind != ReplyKind.ANALYSIS or reply.analysis is None:
             await self.deliver(reply, ctx.target, card_message)
             return

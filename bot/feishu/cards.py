@@ -82,7 +82,7 @@ def digest_cards(
         lab,
         digest.stats,
         (f.reason for f in digest.folded),
-        single_day=digest.window.day is not None,
+        day=digest.window.day,
     )
     packer.add([plain_div(stats)])
     if digest.overview and digest.overview.strip():
@@ -98,7 +98,9 @@ def digest_cards(
     levels = Counter(item.importance for item in detailed)
     previous: Importance | None = None
     for item in detailed:
-        unit = _item_panels(item, digest.repo.full_name, run_key, lab)
+        # A local clone's button looks the sha up in the chat's subscriptions (no owner/name).
+        repo = "" if digest.repo.local_path else digest.repo.full_name
+        unit = _item_panels(item, repo, run_key, lab)
         if len(levels) > 1 and item.importance is not None and item.importance != previous:
             previous = item.importance
             heading = lab.group_heading(item.importance, levels[item.importance])
@@ -175,7 +177,8 @@ def analysis_elements(entry: AnalyzedCommit, lab: Labels, short_sha: str) -> lis
     commit = entry.commit
     refs = [sha_ref(commit, short_sha)]
     if commit.pr_number is not None:
-        refs.append(lab.pull_request.format(n=commit.pr_number))
+        pr = lab.pull_request.format(n=commit.pr_number)
+        refs.append(link(commit.pr_url, pr) if safe_url(commit.pr_url) else pr)
     analysis = entry.analysis
     if analysis is not None:
         refs += [STYLE.bold(flag) for flag in detail.flag_labels(analysis, lab)]

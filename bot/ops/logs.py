@@ -73,6 +73,20 @@ QUIET = (
 )
 # Every SQL statement and row, every websocket frame: WARNING even at DEBUG.
 NEVER_DEBUG = ("sqlalchemy", "aiosqlite", "websockets")
+# The HTTP stack's own words (urllib3's "Retrying ..." for each retry, PyGithub's, httpx's, the
+# openai SDK's) and Python warnings: our code says in one sentence what failed, so theirs are
+# kept for whoever asks for DEBUG, and never reach the terminal otherwise.
+DEMOTED = (
+    "urllib3",
+    "requests",
+    "github",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "openai",
+    "py.warnings",
+)
 
 # Secrets in URLs that the library patterns do not name: `?ticket=...` (Slack's Socket Mode
 # URL), `&access_key=...` (Feishu's long connection), `?token=`, `&sig=` ...
@@ -266,6 +280,7 @@ def setup_logging(
         json_lines = not _is_terminal(out)
     redactor = RedactingFilter(secrets)
     handler = logging.StreamHandler(out)
+    handler.setLevel(numeric)  # also for records demoted after their logger let them through
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.addFilter(redactor)
     setup = LoggingSetup(handler, redactor)
@@ -278,6 +293,7 @@ def setup_logging(
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous_factory(*args, **kwargs)
         redactor.redact_core(record)
+        demote(record)
         return record
 
     logging.setLogRecordFactory(factory)
@@ -319,6 +335,15 @@ def setup_logging(
     undo.insert(0, forget)
     _current = setup
     return setup
+
+
+def demote(record: logging.LogRecord) -> None:
+    """A DEMOTED library's record becomes DEBUG, whatever level the library gave it."""
+    name = record.name
+    if record.levelno > logging.DEBUG and any(
+        name == prefix or name.startswith(prefix + ".") for prefix in DEMOTED
+    ):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
 
 
 def _level_for(name: str, level: int) -> int:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     digest_admins: str = ""
     # Comma-separated globs (my-org/*) of private repositories anyone may subscribe to.
     digest_allowed_repos: str = ""
+    # `digest serve` only: let chat users name local clones by path (they read the server's
+    # disk). `digest chat` always may: the disk is the user's own.
+    digest_allow_local_paths: bool = False
 
     @field_validator("digest_timezone")
     @classmethod

@@ -73,7 +73,7 @@ def digest_messages(
         lab,
         digest.stats,
         (f.reason for f in digest.folded),
-        single_day=digest.window.day is not None,
+        day=digest.window.day,
     )
     units: list[list[Block]] = [[header(_header_text(digest, lab))], sections(stats)]
     if digest.overview and digest.overview.strip():

@@ -75,7 +75,8 @@ def analysis_blocks(
     sha = short_sha or commit.short_sha
     refs = [sha_ref(commit, sha)]
     if commit.pr_number is not None:
-        refs.append(lab.pull_request.format(n=commit.pr_number))
+        pr = lab.pull_request.format(n=commit.pr_number)
+        refs.append(link(commit.pr_url, pr) if safe_url(commit.pr_url) else pr)
     blocks = contexts([lead]) if lead else []
     blocks += sections(f"{detail.marker(entry)} *{title(commit, lab)}*\n" + " · ".join(refs))
     analysis = entry.analysis

@@ -164,12 +164,21 @@ def m005_answers(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m008_subscription_paths(conn: Connection) -> None:
+    """A subscription's repository may be a local clone's absolute path (`digest chat`, or
+    `serve` with DIGEST_ALLOW_LOCAL_PATHS): room for 1,024 characters instead of owner/name's
+    200. SQLite does not enforce lengths, so only PostgreSQL's column changes."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE subscriptions ALTER COLUMN repo TYPE VARCHAR(1024)"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
     ("002_subscriptions", m002_subscriptions),
     ("003_analysis_claims", m003_analysis_claims),
     ("004_inbound_events", m004_inbound_events),
     ("005_answers", m005_answers),
+    ("008_subscription_paths", m008_subscription_paths),
 ]
 
 

@@ -47,7 +47,7 @@ subscriptions = sa.Table(
     sa.Column("platform", sa.String(20), nullable=False),
     sa.Column("workspace", sa.String(100), nullable=False),
     sa.Column("channel", sa.String(100), nullable=False),
-    sa.Column("repo", sa.String(200), nullable=False),
+    sa.Column("repo", sa.String(1024), nullable=False),  # owner/name, or a clone's path
     sa.Column("branch", sa.String(255)),
     sa.Column("at", sa.String(5), nullable=False),
     sa.Column("tz", sa.String(64), nullable=False),

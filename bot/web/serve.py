@@ -35,7 +35,7 @@ from bot.slack.poster import SlackPoster
 from bot.store.database import Store
 from bot.web.app import make_web_app, readiness
 from bot.web.reports import ReportDeps
-from bot.wiring import analyzer_for, open_source
+from bot.wiring import analyzer_for, repo_source
 from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,10 @@ async def serve(
             if run.llm is not None:
                 metrics.watch_llm(run.llm)
             analyzer = metrics.analyzer(run.analyzer)
-            source_for = metrics.open_source(lambda repo: open_source(repo, settings))
+            local = settings.digest_allow_local_paths  # chat users read the server's disk
+            source_for = metrics.open_source(
+                lambda repo: repo_source(repo, settings, local_paths=local)
+            )
             posters: dict[str, Poster] = {}
             scheduler = DigestScheduler(
                 store,
@@ -87,6 +90,7 @@ async def serve(
                 on_change=changed,
                 on_command=metrics.command,
                 asker=run.asker,
+                local_paths=local,
             )
             modes: list[str] = []
             web_options: dict[str, Any] = {}

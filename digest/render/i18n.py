@@ -74,7 +74,7 @@ class Labels:
     unknown_error: str
     no_title: str
     empty: str
-    total_day: str  # {n}
+    total_day: str  # {n}, {day}
     total_window: str  # {n}
     stats_failed: str
     stats_folded: str
@@ -277,7 +277,7 @@ EN = Labels(
     unknown_error="unknown error",
     no_title="(no title)",
     empty="No commits in this window.",
-    total_day="{n} commits today",
+    total_day="{n} commits on {day}",
     total_window="{n} commits in this window",
     stats_failed=FAILED_EMOJI + " Failed",
     stats_folded="Folded",
@@ -310,13 +310,16 @@ def labels(language: Language) -> Labels:
 
 
 def stats_sentence(
-    lab: Labels, stats: Stats, fold_reasons: Iterable[FoldReason], *, single_day: bool
+    lab: Labels, stats: Stats, fold_reasons: Iterable[FoldReason], *, day: str | None
 ) -> str:
     """The stats line, whose parts add up to the total (high+medium+low+failed+folded).
 
     `fold_reasons` is the reason of every folded commit, so each reason is shown with its count.
+    `day` is the window's calendar day, YYYY-MM-DD (None for another window): named, never
+    "today", which a renderer cannot know and a report read tomorrow would get wrong.
     """
-    total = (lab.total_day if single_day else lab.total_window).format(n=stats.total)
+    template = lab.total_day if day is not None else lab.total_window
+    total = template.format(n=stats.total, day=day or "")
     if lab.language == "en" and stats.total == 1:
         total = total.replace("1 commits", "1 commit")
     counts = (stats.high, stats.medium, stats.low)

@@ -117,7 +117,7 @@ def _stats(digest: Digest, lab: Labels, lay: Layout) -> list[str]:
         lab,
         digest.stats,
         (f.reason for f in digest.folded),
-        single_day=digest.window.day is not None,
+        day=digest.window.day,
     )
     return [anchor(STATS_ANCHOR), f"### {lab.stats}", "", f"> {sentence}", ""]
 

@@ -38,7 +38,9 @@ def sha_line(commit: Commit, short_sha: str, lab: Labels) -> str:
     if url:
         parts.append(f"🔗 [{lab.view_commit}]({url})")
     if commit.pr_number is not None:
-        parts.append(lab.pull_request.format(n=commit.pr_number))
+        pr = lab.pull_request.format(n=commit.pr_number)
+        pr_url = safe_url(commit.pr_url)
+        parts.append(f"[{pr}]({pr_url})" if pr_url else pr)
     return " | ".join(parts)
 
 

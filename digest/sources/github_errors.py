@@ -20,7 +20,13 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from digest.errors import AuthenticationFailed, DigestError, ServiceUnavailable, UpstreamError
+from digest.errors import (
+    AuthenticationFailed,
+    DigestError,
+    ServiceUnavailable,
+    ServiceUnreachable,
+    UpstreamError,
+)
 
 SERVICE = "GitHub"
 # GitHub asks clients to wait at least a minute after a secondary rate limit without Retry-After.
@@ -90,7 +96,7 @@ def classify(
     if isinstance(exc, requests.Timeout):
         return ServiceUnavailable(SERVICE, "timed out")
     if isinstance(exc, requests.ConnectionError | Urllib3Error | ConnectionError):
-        return ServiceUnavailable(SERVICE, "connection failed")
+        return ServiceUnreachable(SERVICE, "connection failed")
     if isinstance(exc, requests.RequestException):
         return ServiceUnavailable(SERVICE, "request failed")
     return ServiceUnavailable(SERVICE, f"unexpected {type(exc).__name__}")

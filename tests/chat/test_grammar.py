@@ -33,6 +33,7 @@ from digest.errors import (
     CommandError,
     DuplicateOption,
     InputTooLong,
+    LocalPathRefused,
     MissingArgument,
     TooManyArguments,
     UnknownCommand,
@@ -280,8 +281,8 @@ INVALID: list[tuple[str, type[CommandError], str]] = [
     ("subscribe https://gitlab.com/o/r", BadRepoName, "gitlab.com"),
     ("subscribe https://github.com/o/r/tree/main", BadRepoName, "/tree/main"),
     ("subscribe ssh://github.com/o/r", BadRepoName, "ssh://"),
-    ("unsubscribe ../etc", BadRepoName, "'../etc'"),
-    ("now ../../etc/passwd", BadRepoName, "'../../etc/passwd'"),
+    ("unsubscribe ../etc", LocalPathRefused, "'../etc' is a local path"),
+    ("now ../../etc/passwd", LocalPathRefused, "'../../etc/passwd' is a local path"),
     ('subscribe "o/r x"', BadRepoName, "'o/r x'"),
     # missing and extra arguments
     ("subscribe", MissingArgument, "/digest subscribe needs a repository"),

@@ -54,7 +54,8 @@ async def test_chat_subscribes_lists_and_explains_a_commit(tmp_path: Path) -> No
     assert "Subscribed this channel to octo/demo: daily at 08:15 UTC" in out
     assert "This channel follows 1 repository" in out
     assert f"`{sha[:7]}`" in out  # the analysis of the commit
-    assert "Invalid value '99:00' for at" in out and "usage: /digest subscribe" in out
+    assert "Invalid value '99:00' for at" in out and "\nusage: subscribe owner/repo" in out
+    assert "usage: /digest" not in out  # at the prompt, commands are typed without it
     assert "'frobnicate' is not a command or a commit sha." in out
     assert "每日更新报告（2026-02-05）" in out
     assert "<!channel>" not in out
@@ -71,7 +72,7 @@ async def test_db_upgrade_creates_and_then_has_nothing_to_do(tmp_path: Path) -> 
     env = {"DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
     code, out, err = await run(["db", "upgrade"], "", env, tmp_path)
     assert code == 0, err
-    assert "5 migrations applied now" in out
+    assert "6 migrations applied now" in out
     code, out, err = await run(["db", "upgrade"], "", env, tmp_path)
     assert code == 0 and "0 migrations applied now" in out
     names = [r[0] for r in sqlite3.connect(db).execute("SELECT name FROM _migrations")]
@@ -81,6 +82,7 @@ async def test_db_upgrade_creates_and_then_has_nothing_to_do(tmp_path: Path) -> 
         "003_analysis_claims",
         "004_inbound_events",
         "005_answers",
+        "008_subscription_paths",
     ]
     bad = {"DIGEST_DATABASE_URL": "postgresql+asyncpg://u:topsecret@127.0.0.1:1/x"}
     code, out, err = await run(["db", "upgrade"], "", bad, tmp_path)

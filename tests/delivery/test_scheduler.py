@@ -279,10 +279,13 @@ async def test_reconcile_follows_the_database(tmp_path: Path, database_url: str)
 
             # Through another replica's store: a new subscription, a changed one.
             other = await w.other_store()
-            target = Target(platform="feishu", workspace="W", channel="G")
+            target = Target(platform="slack", workspace="W", channel="G")
             added, _ = await other.upsert_subscription(
                 target, REPO, {"weekdays_only": True}, defaults=DEFAULTS, by="U"
             )
+            # A platform this process has no poster for (`digest chat` on the same database).
+            terminal = Target(platform="terminal", workspace="local", channel="alice")
+            await other.upsert_subscription(terminal, REPO, {}, defaults=DEFAULTS, by="alice")
             await other.upsert_subscription(
                 CHAN, REPO, {"at": "18:30", "tz": "Europe/London"}, defaults={}, by="U"
             )

@@ -29,6 +29,7 @@ from bot.store.records import Target
 from bot.web.app import make_web_app
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.service import build_digest
+from digest.sources.git import GitSource
 from digest.sources.github import GitHubSource
 from digest.window import day_window
 from tests.fakes.feishu import USER_OPEN_ID, FakeFeishu, Fault
@@ -174,6 +175,42 @@ async def test_subscribe_list_lookup_now_and_the_details_button(world: World) ->
     after = await world.settle(before + 1)
     assert after[-1].parent_id == digest_card.message_id
     assert buttons[0]["sha"][:7] in dump(after[-1].card)
+
+
+async def test_the_details_button_of_a_local_clone_finds_it_in_the_chat(world: World) -> None:
+    """With DIGEST_ALLOW_LOCAL_PATHS (as serve wires it): a clone has no owner/name, so its
+    card's button looks the sha up in the chat's subscriptions."""
+    services = world.deps.services
+    github = services.open_source
+    services.local_paths = True
+    services.open_source = lambda name: GitSource(name) if name.startswith("/") else github(name)
+    path = str(world.repo.path.resolve())
+    await world.say(f"/digest subscribe {path} tz:Asia/Shanghai")
+    (confirm,) = await world.settle(1)
+    assert f"demo ({path})" in dump(confirm.card)
+    await world.say("/digest now 2026-02-05")
+    for _ in range(300):
+        if any(m.msg_type == "file" for m in world.feishu.sent(CHAT)):
+            break
+        await asyncio.sleep(0.02)
+    card = next(
+        m for m in world.feishu.sent(CHAT) if m.msg_type == "interactive" and not m.parent_id
+    )
+    buttons = [
+        b["behaviors"][0]["value"]
+        for b in _walk(card.card)
+        if b.get("tag") == "button" and b.get("behaviors")
+    ]
+    assert buttons and buttons[0]["repo"] == ""
+    before = len(world.feishu.sent(CHAT))
+    assert (
+        await world.send(world.feishu.card_action_event(buttons[0], message_id=card.message_id))
+        == 200
+    )
+    after = await world.settle(before + 1)
+    assert after[-1].parent_id == card.message_id and after[-1].msg_type == "interactive"
+    assert buttons[0]["sha"][:7] in dump(after[-1].card)
+    assert "was not found" not in dump(after[-1].card)
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:

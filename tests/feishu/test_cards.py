@@ -62,6 +62,7 @@ Card = dict[str, Any]
 REPORT_URL = "https://digest.example.com/reports/ai-dynamo/dynamo/2026-02-05"
 OUR_LINK = re.compile(
     r"\[[0-9a-f]{7,40}\]\(https://github\.com/ai-dynamo/dynamo/commit/[0-9a-f]{40}\)"
+    r"|\[PR #[0-9]+\]\(https://github\.com/ai-dynamo/dynamo/pull/[0-9]+\)"
     r"|\[📄 (?:完整报告|Full report)\]\(https://digest\.example\.com/reports/[^)\s]*\)"
 )
 
@@ -209,7 +210,9 @@ def test_post_has_header_stats_table_panels_and_footer_in_zh() -> None:
     assert card["header"]["template"] == "orange"  # a failed analysis
     assert card["config"]["summary"]["content"] == card["header"]["title"]["content"]
     body = card["body"]["elements"]
-    stats = stats_sentence(ZH, digest.stats, (f.reason for f in digest.folded), single_day=True)
+    stats = stats_sentence(
+        ZH, digest.stats, (f.reason for f in digest.folded), day=digest.window.day
+    )
     assert body[0] == {"tag": "div", "text": {"tag": "plain_text", "content": stats}}
     assert "🔴高 3" in stats and "分析失败 1" in stats and "已折叠 4" in stats
     [table] = of_tag(cards, "table")
@@ -266,7 +269,7 @@ def test_a_panel_holds_the_full_analysis_and_the_details_button() -> None:
     text = panel["elements"][0]["content"]
     commit = entry.commit
     assert text == (
-        f"[{commit.short_sha}]({commit.url}) · PR #5 · **💥 破坏性变更**\n\n"
+        f"[{commit.short_sha}]({commit.url}) · [PR #5]({commit.pr_url}) · **💥 破坏性变更**\n\n"
         "**🎯 变更类型**\n新功能 / 性能优化\n\n"
         "**⚡ 重要程度**\n🔴 高 — new capability in the core path\n\n"
         "**📋 变更摘要**\nAdds an LRU cache.\nSecond line.\n\n"
@@ -337,7 +340,7 @@ def test_english_labels_and_a_report_link() -> None:
         "SHA",
     ]
     serialised = card_json(card)
-    assert "15 commits today" in serialised
+    assert "15 commits on 2026-02-05" in serialised
     assert "Lower-importance commits not shown here: 7 (see the table)" in serialised
     assert "🧹 4 more folded: dependency update" in serialised
     assert f"[📄 Full report]({REPORT_URL})" in serialised

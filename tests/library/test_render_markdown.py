@@ -345,7 +345,7 @@ def test_stats_line_adds_up_and_names_fold_reasons_and_fallbacks() -> None:
 def test_stats_sentence_in_english_over_a_window() -> None:
     stats = busy_digest("en").stats
     reasons = [FoldReason.BOT, FoldReason.BOT]
-    sentence = stats_sentence(EN, stats, reasons, single_day=False)
+    sentence = stats_sentence(EN, stats, reasons, day=None)
     assert sentence.startswith("8 commits in this window | 🔴 High 2 | 🟡 Medium 1 | 🟢 Low 1 | ")
     assert "⚠️ Failed 1 | Folded 3 (bot 2)" in sentence
     assert sentence.endswith("1 written by the heuristic because the LLM failed")
@@ -418,7 +418,8 @@ def test_zh_labels_are_ours() -> None:
         "**💡 关注建议**：",
         "- add a model version to the key",
         "**💥 破坏性变更** · **🔒 涉及安全**",
-        "**SHA**: `" + sha_of(1)[:7] + "` | 🔗 [查看提交](" + commit_url(sha_of(1)) + ") | PR #101",
+        "**SHA**: `" + sha_of(1)[:7] + "` | 🔗 [查看提交](" + commit_url(sha_of(1)) + ") | "
+        "[PR #101](https://github.com/ai-dynamo/dynamo/pull/101)",
         "<sub>分析器 llm:test-model · 置信度 高</sub>",
     ):
         assert expected in md.splitlines(), expected
@@ -444,7 +445,7 @@ def test_en_labels() -> None:
         "- **Architecture**: decouples encoder",
         "1. stale entries (severity: 🟡 Medium)",
         "**💥 Breaking change** · **🔒 Security relevant**",
-        "> 8 commits today | 🔴 High 2 | 🟡 Medium 1 | 🟢 Low 1 | ⚠️ Failed 1 | "
+        "> 8 commits on 2026-02-05 | 🔴 High 2 | 🟡 Medium 1 | 🟢 Low 1 | ⚠️ Failed 1 | "
         "Folded 3 (bot 1 / merge 1 / dependency update 1) | "
         "1 written by the heuristic because the LLM failed",
     ):
@@ -691,6 +692,36 @@ def test_commit_without_url_has_no_link_but_keeps_sha_and_pr() -> None:
     md = render_markdown(make_digest((make_entry(commit),)))
     assert f"**SHA**: `{sha_of(1)[:7]}` | PR #5914" in md.splitlines()
     assert "查看提交" not in md
+
+
+@pytest.mark.parametrize(
+    ("url", "pr_url"),
+    [
+        # GitHub, and a clone whose origin is github.com (GitSource builds the same URL).
+        ("https://github.com/o/r/commit/{sha}", "https://github.com/o/r/pull/7"),
+        ("https://ghe.example.com/o/r/commit/{sha}", "https://ghe.example.com/o/r/pull/7"),
+        (None, None),  # a clone without a GitHub origin: the number, unlinked
+        ("https://example.com/o/r/-/commit/{sha}", None),  # not GitHub's shape
+    ],
+)
+def test_the_pull_request_is_linked_when_the_commit_is_on_github(
+    url: str | None, pr_url: str | None
+) -> None:
+    sha = sha_of(3)
+    commit = make_commit(3, "feat: the thing (#7)", url=False).model_copy(
+        update={"url": url.format(sha=sha) if url else None}
+    )
+    assert commit.pr_url == pr_url
+    line = next(
+        line
+        for line in render_markdown(make_digest((make_entry(commit),))).splitlines()
+        if line.startswith("**SHA**")
+    )
+    assert line.endswith(f"[PR #7]({pr_url})" if pr_url else "| PR #7")
+    without_number = make_commit(4, "feat: no number").model_copy(
+        update={"url": f"https://github.com/o/r/commit/{sha_of(4)}"}
+    )
+    assert without_number.pr_url is None
 
 
 def test_all_null_insights_leave_out_the_block() -> None:

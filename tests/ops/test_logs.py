@@ -164,6 +164,41 @@ def test_third_party_loggers_and_their_own_handlers(capsys: pytest.CaptureFixtur
     assert "zz99yy88" not in capsys.readouterr().out
 
 
+def test_library_warnings_are_debug_records_and_never_reach_the_terminal() -> None:
+    """urllib3's retries, PyGithub's, httpx's and the openai SDK's words, and Python warnings:
+    kept at DEBUG for whoever asks, never shown at the default level; ours still are."""
+
+    def emit() -> None:
+        logging.getLogger("urllib3.connectionpool").warning(
+            "Retrying (Retry(total=2)) after connection broken by 'NewConnectionError(...)'"
+        )
+        logging.getLogger("github.Requester").warning("Request GET failed")
+        logging.getLogger("httpx").error("HTTP Request failed")
+        logging.getLogger("openai._base_client").info("Retrying request in 0.4 seconds")
+        warnings.warn("some library is deprecated", DeprecationWarning, stacklevel=1)
+        logging.getLogger("bot.run").warning("the digest of octo/demo failed")
+
+    for level in ("WARNING", "INFO"):
+        shown = io.StringIO()
+        with warnings.catch_warnings(), setup_logging(shown, level=level):
+            warnings.simplefilter("always")
+            emit()
+        assert [r["logger"] for r in lines(shown)] == ["bot.run"], level
+    kept = io.StringIO()
+    with warnings.catch_warnings(), setup_logging(kept, level="DEBUG"):
+        warnings.simplefilter("always")
+        emit()
+    records = {r["logger"]: r["level"] for r in lines(kept)}
+    assert records == {
+        "urllib3.connectionpool": "debug",
+        "github.Requester": "debug",
+        "httpx": "debug",
+        "openai._base_client": "debug",
+        "py.warnings": "debug",
+        "bot.run": "warning",
+    }
+
+
 def test_one_line_per_event_and_text_on_a_terminal() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -345,6 +380,10 @@ async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path
                     within=20,
                 )
                 assert envelope.ack is not None
+                if not slack.responses:  # commands run concurrently: the lookup and `now`
+                    await slack.wait_for(  # need the subscription made
+                        lambda: bool(slack.responses), what="the answer to subscribe"
+                    )
             await slack.wait_for(
                 lambda: any(f.completed for f in slack.files) and len(slack.responses) >= 2,
                 what="the digest and its report file",

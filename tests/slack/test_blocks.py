@@ -65,7 +65,11 @@ from tests.digests import (
     sketch_digest,
 )
 
-OUR_LINK = re.compile(r"<https://github\.com/ai-dynamo/dynamo/commit/[0-9a-f]{40}\|[0-9a-f]{7,40}>")
+# Our links: a commit's page, and the pull request's beside it.
+OUR_LINK = re.compile(
+    r"<https://github\.com/ai-dynamo/dynamo/"
+    r"(?:commit/[0-9a-f]{40}\|[0-9a-f]{7,40}|pull/[0-9]+\|PR #[0-9]+)>"
+)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -152,7 +156,9 @@ def test_post_has_header_stats_table_items_and_footer_in_zh() -> None:
     assert blocks[0]["text"]["text"] == (
         "📰 ai-dynamo/dynamo · 每日更新 · 2026-02-05 09:00 → 2026-02-06 09:00 (Asia/Shanghai)"
     )
-    stats = stats_sentence(ZH, digest.stats, (f.reason for f in digest.folded), single_day=True)
+    stats = stats_sentence(
+        ZH, digest.stats, (f.reason for f in digest.folded), day=digest.window.day
+    )
     assert blocks[1] == {
         "type": "section",
         "text": {"type": "mrkdwn", "text": stats, "verbatim": True},
@@ -228,7 +234,7 @@ def test_english_labels_and_a_report_link() -> None:
     table = next(b for b in blocks if b["type"] == "table")
     assert [c["text"] for c in table["rows"][0]] == ["Time", "Author", "Commit", "Level"]
     main = dump(post.main)
-    assert "15 commits today" in main
+    assert "15 commits on 2026-02-05" in main
     assert "Lower-importance commits not shown here: 7 (see the table)" in main
     assert "🧹 4 more folded: dependency update" in main
     assert f"<{url}|📄 Full report>" in main
@@ -563,7 +569,8 @@ def test_analysis_reply_mirrors_the_report_fields() -> None:
     text = "\n".join(texts_of(messages[0].blocks))
     lab = labels("zh")
     assert (
-        f"🔴 *feat: change 5 (#5)*\n<{entry.commit.url}|{entry.commit.short_sha}> · PR #5" in text
+        f"🔴 *feat: change 5 (#5)*\n<{entry.commit.url}|{entry.commit.short_sha}> · "
+        f"<{entry.commit.pr_url}|PR #5>" in text
     )
     assert "*🎯 变更类型*\n新功能 / 性能优化" in text
     assert "*⚡ 重要程度*\n🔴 高 — new capability in the core path" in text

@@ -36,6 +36,7 @@ CHANNEL = "C0GENERAL"
 SH = timezone(timedelta(hours=8))
 ACK_BUDGET = 3.0  # what Slack gives an app before the user sees a timeout (reported, not asserted)
 HANG_GUARD = 10.0  # the only bound on wall time: a hang, not a slow machine, fails the test
+EXIT_GUARD = 60.0  # a process start included (seconds under load): the same, for a whole run
 ACTIVE = ("<!channel>", "<!here>", "<@U123>")
 
 
@@ -177,6 +178,12 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
             (sha[:9], f"Looking up {sha[:9]}", "in_channel", sha[:7]),
             ("frobnicate", "Reading your command", "ephemeral",
              "'frobnicate' is not a command or a commit sha"),
+            # A chat user never makes the bot read its disk (DIGEST_ALLOW_LOCAL_PATHS unset),
+            (f"subscribe {world.repo.path}", "Reading your command", "ephemeral",
+             "is a local path, and this bot follows GitHub repositories only"),
+            # nor by naming a directory of its working directory as owner/name: GitHub's.
+            ("subscribe demo/src", "Subscribing this channel to demo/src", "ephemeral",
+             "Repository demo/src was not found on GitHub"),
         ]  # fmt: skip
         latencies: dict[str, float] = {}
         for text, ack_says, kind, answer_says in script:
@@ -219,7 +226,7 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
                     assert response.status == 200, path
             async with session.get(base + "/metrics") as response:
                 exposition = await response.text()
-        assert 'digest_commands_total{kind="subscribe",platform="slack"} 1.0' in exposition
+        assert 'digest_commands_total{kind="subscribe",platform="slack"} 2.0' in exposition
         assert 'digest_commands_total{kind="invalid",platform="slack"}' in exposition
 
         digest.proc.send_signal(signal.SIGTERM)
@@ -234,17 +241,49 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
     assert BOT_TOKEN not in digest.stderr and APP_TOKEN not in digest.stderr
 
 
+async def test_an_operator_may_let_channels_follow_local_clones(world: World) -> None:
+    """DIGEST_ALLOW_LOCAL_PATHS=true: the operator's choice to let chat users read clones on
+    the server's disk; then a path works as owner/name does."""
+    slack = world.slack
+    digest = await Digest.start(world.env(DIGEST_ALLOW_LOCAL_PATHS="true"), world.tmp)
+    try:
+        await digest.line_starting("digest serve:", within=30)
+        await slack.wait_connected(within=HANG_GUARD)
+        top = str(world.repo.path.resolve())
+        sha = world.repo.git("rev-parse", "HEAD")
+        answers = []
+        for text in ("subscribe ./demo", sha[:9]):
+            sent = await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE")
+            answers.append(await response_to(slack, await slack.wait_ack(sent, within=HANG_GUARD)))
+        assert answers[0].response_type == "in_channel", answers[0].body
+        assert f"Subscribed this channel to demo ({top})" in shown(answers[0])
+        assert answers[1].response_type == "in_channel" and sha[:7] in shown(answers[1])
+        digest.proc.send_signal(signal.SIGTERM)
+        code = await digest.finish(within=HANG_GUARD)
+    finally:
+        await digest.kill()
+    assert code == 0, digest.stderr
+    rows = (
+        sqlite3.connect(world.tmp / "digest.db")
+        .execute("SELECT platform, channel, repo FROM subscriptions")
+        .fetchall()
+    )
+    assert rows == [("slack", CHANNEL, top)]
+
+
 async def test_a_wrong_app_token_is_one_line_and_a_non_zero_exit(world: World) -> None:
     digest = await Digest.start(world.env(SLACK_APP_TOKEN="xapp-1-wrong"), world.tmp)
     try:
-        code = await digest.finish(within=6)
+        # It exits by itself (slack_sdk alone would retry a refused app token forever); the
+        # ceiling is for a hang only: starting takes seconds on a loaded machine (lark-oapi).
+        code = await digest.finish(within=EXIT_GUARD)
         if code is None:
             digest.proc.send_signal(signal.SIGTERM)
             after_term = await digest.finish(within=2)
             await digest.kill()
             opens = [c.error for c in world.slack.calls_to("apps.connections.open")]
             pytest.fail(
-                f"digest serve was still running 6 s after start (SIGTERM then: "
+                f"digest serve was still running {EXIT_GUARD} s after start (SIGTERM then: "
                 f"{'ignored' if after_term is None else after_term}); apps.connections.open "
                 f"answered {opens}; stderr had {digest.stderr.count('Traceback')} tracebacks "
                 f"in {len(digest.err)} lines"
@@ -274,7 +313,7 @@ async def test_serve_without_slack_settings_names_them_and_exits_2(tmp_path: Pat
     assert "Traceback" not in said
     lines = said.strip().splitlines()
     assert lines[0].startswith("digest: error: No chat platform is configured")
-    assert lines[1:] == ["usage: digest serve"]
+    assert lines[1:] == ["usage: digest serve [--log-level debug|info|warning|error]"]
 
 
 # ---- the fake's Socket Mode, against the real SDK and a raw websocket ----------------------

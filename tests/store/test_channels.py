@@ -145,3 +145,20 @@ async def test_extend_lease_and_cursor(database_url: str) -> None:
         assert got is not None and got.head_sha == "c" * 40 and got.period == "2026-02-06"
     finally:
         await store.close()
+
+
+async def test_a_local_clone_is_kept_by_its_whole_path(database_url: str) -> None:
+    """Migration 008: room for a clone's absolute path, not only owner/name's 200 characters."""
+    store = await Store.open(database_url, clock=Clock())
+    try:
+        path = "/srv/c/" + "/".join(["a-rather-long-directory-name"] * 35)
+        assert 1_000 < len(path) <= 1_024
+        terminal = Target(platform="terminal", workspace="local", channel="alice")
+        sub, created = await store.upsert_subscription(
+            terminal, path, {}, defaults=DEFAULTS, by="alice"
+        )
+        assert created and sub.repo == path
+        assert [s.repo for s in await store.subscriptions_for(terminal)] == [path]
+        assert await store.delete_subscription(terminal, path)
+    finally:
+        await store.close()

@@ -322,3 +322,12 @@ def test_report_urls_for_posts() -> None:
     url = report_url(base, private, "2026-02-05", KEY)
     assert url is not None and url.startswith("https://digest.example.com" + SECRET + "?sig=")
     assert verify_report_path(SECRET, url.split("?sig=")[1], KEY)
+    # A local clone (its origin on GitHub or not): the pages serve GitHub repositories only,
+    # so its post attaches the report instead of linking a page that would answer 404.
+    for clone in (
+        RepoRef(full_name="proj", local_path="/src/proj"),
+        RepoRef(
+            full_name="octo/demo", local_path="/src/demo", web_url="https://github.com/octo/demo"
+        ),
+    ):
+        assert report_url(base, clone, "2026-02-05", KEY) is None
