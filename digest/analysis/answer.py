@@ -60,8 +60,9 @@ def parse_analysis(content: str) -> Analysis:
 
 
 def find_json_object(content: str) -> dict[str, Any] | None:
-    """The answer's JSON object: the whole text once thinking is removed, else a fenced block,
-    else the first `{…}` in the text that parses as an object."""
+    """The answer's JSON object: the whole text once thinking is removed, a fenced block, the
+    whole text as received, else the first `{…}` in the text that parses as an object (one with
+    the analysis' fields first, so an object nested in a cut answer is not taken for it)."""
     cleaned = strip_reasoning(content).text
     for candidate in _candidates(cleaned, content):
         try:
@@ -70,10 +71,12 @@ def find_json_object(content: str) -> dict[str, Any] | None:
             continue
         if isinstance(value, dict):
             return value
-    for text in dict.fromkeys((cleaned, content)):
-        found = _first_object(text)
-        if found is not None:
-            return found
+    texts = tuple(dict.fromkeys((cleaned, content)))
+    for wanted in (_FIELDS, None):
+        for text in texts:
+            found = _first_object(text, wanted)
+            if found is not None:
+                return found
     return None
 
 
@@ -82,10 +85,11 @@ def _candidates(cleaned: str, raw: str) -> Iterator[str]:
     for text in dict.fromkeys((cleaned, raw)):
         for match in _FENCE_RE.finditer(text):
             yield match.group(1).strip()
+    yield raw
 
 
-def _first_object(text: str) -> dict[str, Any] | None:
-    """The first balanced JSON object in `text` (prose around it is ignored)."""
+def _first_object(text: str, wanted: frozenset[str] | None) -> dict[str, Any] | None:
+    """The first JSON object in `text` (prose around it ignored) with a key in `wanted`."""
     start = text.find("{")
     tried = 0
     while start >= 0 and tried < _MAX_SCAN:
@@ -94,7 +98,7 @@ def _first_object(text: str) -> dict[str, Any] | None:
             value, _end = _DECODER.raw_decode(text, start)
         except ValueError:
             value = None
-        if isinstance(value, dict):
+        if isinstance(value, dict) and (wanted is None or wanted & value.keys()):
             return value
         start = text.find("{", start + 1)
     return None

@@ -121,7 +121,17 @@ class Learnt:
 
     async def _save(self, learnt: Capabilities) -> None:
         self._now = learnt
-        if self._store is not None:
-            # A store that cannot write costs a re-learning on the next run, never an analysis.
-            with contextlib.suppress(Exception):
-                await self._store.put_capabilities(self.endpoint, self.model, learnt)
+        if self._store is None:
+            return
+        # What another process stored meanwhile still holds: a mode it saw refused stays
+        # refused (this one may have started from a setting, to try it again).
+        stored = await self._load()
+        kept = learnt
+        if stored is not None:
+            weakest = max(learnt.json_mode, stored.json_mode, key=JSON_MODES.index)
+            kept = replace(
+                learnt, json_mode=weakest, reasoning=learnt.reasoning or stored.reasoning
+            )
+        # A store that cannot write costs a re-learning on the next run, never an analysis.
+        with contextlib.suppress(Exception):
+            await self._store.put_capabilities(self.endpoint, self.model, kept)
