@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import openai
@@ -32,12 +32,12 @@ from digest.analysis.capabilities import (
 )
 from digest.analysis.endpoint import open_client, parse_endpoint
 from digest.analysis.heuristic import HeuristicAnalyzer
+from digest.analysis.llm_config import LLMCall, LLMConfig
 from digest.analysis.llm_errors import Refusal, Sent, classify, outcome
 from digest.analysis.overview import Overview, clean_overview, overview_messages
 from digest.analysis.prompt import (
     PROMPT_VERSION,
     SCHEMA_VERSION,
-    Budget,
     analysis_json_schema,
     build_user_prompt,
     repair_prompt,
@@ -48,6 +48,8 @@ from digest.analysis.wire import Reply, read_reply, request_body
 from digest.errors import LLMFailure
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Language
 
+__all__ = ["DISABLED_FOR", "LLMAnalyzer", "LLMCall", "LLMConfig"]
+
 T = TypeVar("T")
 Messages = list[dict[str, str]]
 # How long a failure that every call would repeat (a refused key, an empty account) stops all
@@ -56,39 +58,11 @@ DISABLED_FOR = 600.0
 
 
 @dataclass(frozen=True)
-class LLMConfig:
-    model: str
-    api_key: str = field(repr=False)
-    base_url: str | None = None
-    json_mode: JsonMode | None = None  # None: learnt (the store's, else the endpoint's default)
-    timeout: float = 120.0  # one analysis, retries included; also one request's limit
-    max_retries: int = 2  # the SDK's, honouring Retry-After
-    max_output_tokens: int = 2_000
-    # The limit for models that think before they answer: their thinking counts against it.
-    reasoning_output_tokens: int = 16_000
-    token_param: TokenParam | None = None  # None: learnt (the store's, else the endpoint's)
-    api_version: str | None = None  # classic Azure URLs only
-    extra_body: Mapping[str, Any] = field(default_factory=dict)  # merged into every request
-    budget: Budget = field(default_factory=Budget)
-
-
-@dataclass(frozen=True)
 class Answer:
     analysis: Analysis
     raw: str
     tokens_in: int
     tokens_out: int
-
-
-@dataclass(frozen=True)
-class LLMCall:
-    """One chat completion request, as it went: for metrics (the bot turns these into them)."""
-
-    model: str
-    seconds: float
-    outcome: str  # "ok", or why the request failed: "auth", "billing", "rate_limited", ...
-    tokens_in: int = 0
-    tokens_out: int = 0
 
 
 @dataclass
@@ -346,7 +320,7 @@ class LLMAnalyzer:
         try:
             completion = await self._create(body)
         except openai.APIError as exc:
-            sent = Sent(response_format=mode is not None, token_param=token)
+            sent = Sent(response_format=mode in ("json_schema", "json_object"), token_param=token)
             raise classify(
                 exc, host=self.endpoint.host, model=self.config.model, sent=sent
             ) from None
