@@ -130,9 +130,9 @@ def describe(error: DigestError) -> str:
             return f"{service} is not answering properly{why}; try again later."
         case NotFollowed(repo=repo):
             return f"This channel does not follow {repo}: /digest subscribe {repo} first."
-        case LLMFailure(kind="auth", detail=said):
+        case LLMFailure(kind="auth"):
             return (
-                f"The LLM endpoint refused the key{_quoted(said)}: check OPENAI_API_KEY "
+                f"The LLM endpoint refused the key{_quoted(error.detail)}: check OPENAI_API_KEY "
                 "(and OPENAI_BASE_URL)."
             )
         case LLMFailure(kind="model", detail=model):
