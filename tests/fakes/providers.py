@@ -93,6 +93,7 @@ class Profile:
     schema_refused: ErrorShape = OPENAI_NO_SCHEMA
     object_refused: ErrorShape = OPENAI_NO_OBJECT
     max_tokens_refused: ErrorShape | None = None  # the documented 400 for `max_tokens`
+    max_completion_tokens_refused: ErrorShape | None = None  # ... for `max_completion_tokens`
     thinking: Thinking = "none"
     thinking_tokens: int = 0  # how long the model thinks (it counts against the token limit)
     thinking_off: Mapping[str, Any] = field(default_factory=dict)  # the documented switch
@@ -131,6 +132,8 @@ class Profile:
                 return self.needs_refused
         if self.max_tokens_refused is not None and "max_tokens" in body:
             return self.max_tokens_refused
+        if self.max_completion_tokens_refused is not None and "max_completion_tokens" in body:
+            return self.max_completion_tokens_refused
         fmt = body.get("response_format")
         kind = fmt.get("type") if isinstance(fmt, dict) else None
         if kind == "json_schema" and not self.json_schema:
@@ -218,6 +221,11 @@ _AZURE_DOCS = (
     "max_completion_tokens, not max_tokens; api-version 2024-12-01-preview or later)",
     "issue: microsoft/semantic-kernel#12268 (400 'Model {modelName} is enabled only for api "
     "versions 2024-12-01-preview and later')",
+)
+# Some deployments and API versions predate max_completion_tokens (issue: openai/openai-python#1724,
+# BerriAI/litellm#8855): replace(AZURE, max_completion_tokens_refused=AZURE_NO_MAX_COMPLETION).
+AZURE_NO_MAX_COMPLETION = error(
+    400, "Unrecognized request argument supplied: max_completion_tokens", code=None
 )
 AZURE = Profile(
     "Azure OpenAI (classic URL)",

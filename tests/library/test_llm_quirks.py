@@ -24,6 +24,7 @@ from tests.fakes.openai import FakeOpenAI, Fault
 from tests.fakes.providers import (
     ARK,
     AZURE,
+    AZURE_NO_MAX_COMPLETION,
     AZURE_REASONING,
     AZURE_V1,
     DEEPSEEK,
@@ -364,3 +365,18 @@ async def test_a_broken_capability_store_costs_no_analysis(tmp_path: Path) -> No
         await store.close()
     assert [r.status for r in results] == [AnalysisStatus.OK] * 2
     assert [r.status for r in fake.chat_requests] == [400, 200, 200]  # learnt for the process
+
+
+async def test_an_azure_deployment_without_max_completion_tokens_is_switched_to_max_tokens() -> (
+    None
+):
+    old = dataclasses.replace(AZURE, max_completion_tokens_refused=AZURE_NO_MAX_COMPLETION)
+    async with FakeOpenAI(
+        api_key=KEY, models=["gpt-4o-mini"], profile=old, responder=responder()
+    ) as fake:
+        model = llm(fake.url, api_version="2024-06-01")
+        results = await analyse_all(model, [commit(n) for n in range(1, 4)], "en", concurrency=3)
+        await model.aclose()
+    assert [r.status for r in results] == [AnalysisStatus.OK] * 3
+    sent = [(r.status, "max_tokens" in r.body) for r in fake.chat_requests]
+    assert sent == [(400, False), (200, True), (200, True), (200, True)]
