@@ -13,6 +13,7 @@ from bot.store.database import Store
 from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.analysis.cache import CachedAnalyzer
+from digest.analysis.endpoint import parse_endpoint
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.llm import LLMAnalyzer, LLMConfig
 from digest.analysis.prompt import Budget
@@ -101,14 +102,23 @@ class AnalyzerRun:
 def llm_config(settings: Settings) -> LLMConfig:
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     mode = settings.digest_llm_json_mode
+    param = settings.digest_llm_token_param
+    endpoint = parse_endpoint(settings.openai_base_url, settings.openai_api_version)
+    model = settings.digest_llm_model
+    if endpoint.deployment and "digest_llm_model" not in settings.model_fields_set:
+        model = endpoint.deployment  # a classic Azure URL names the deployment: that is the model
     return LLMConfig(
-        model=settings.digest_llm_model,
+        model=model,
         # Ollama and vLLM take any key; the SDK insists on one.
         api_key=key or "not-needed",
         base_url=settings.openai_base_url,
         json_mode=None if mode == "auto" else mode,
         timeout=settings.digest_llm_timeout,
         max_output_tokens=settings.digest_llm_max_output_tokens,
+        reasoning_output_tokens=settings.digest_llm_reasoning_max_output_tokens,
+        token_param=None if param == "auto" else param,
+        api_version=settings.openai_api_version,
+        extra_body=settings.llm_extra_body,
         budget=Budget(max_prompt_tokens=settings.digest_llm_max_prompt_tokens),
     )
 
@@ -126,15 +136,16 @@ async def analyzer_for(
         return
     if not settings.llm_configured:
         raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
-    llm = LLMAnalyzer(llm_config(settings))
+    own = store is None
+    cache = store or await Store.open(settings.digest_database_url)
     try:
-        own = store is None
-        cache = store or await Store.open(settings.digest_database_url)
+        # What the endpoint accepts is kept in the same store as the analyses.
+        llm = LLMAnalyzer(llm_config(settings), capabilities=cache)
         try:
             cached = CachedAnalyzer(llm, cache)
             yield AnalyzerRun(cached, llm=llm, cache=cached, asker=Asker(llm, cache))
         finally:
-            if own:
-                await cache.close()
+            await llm.aclose()
     finally:
-        await llm.aclose()
+        if own:
+            await cache.close()

@@ -146,14 +146,21 @@ class GitFailed(UpstreamError):
 
 
 class LLMFailure(UpstreamError):
-    """An analysis by the model could not be had; `kind` says why, `setting` what to check.
+    """An answer from the model could not be had; `kind` says why, `detail` quotes the endpoint.
 
-    `str()` is a short phrase without secrets, kept with the analysis and shown in reports.
+    `str()` is a short phrase without secrets, kept with the analysis and shown in reports;
+    `detail` is the provider's own message (redacted, one line) or what was counted. `host` names
+    the endpoint, for the failures that are about the account rather than the request.
     """
 
     KINDS: ClassVar[dict[str, str]] = {
         "auth": "the endpoint refused OPENAI_API_KEY",
+        "forbidden": "the endpoint denied access to the model (HTTP 403)",
         "model": "the endpoint does not know the model in DIGEST_LLM_MODEL",
+        "path": "the endpoint has no chat completions at OPENAI_BASE_URL (HTTP 404)",
+        "billing": "out of credit at {host}",
+        "stream_only": "the model answers only streamed calls",
+        "api_version": "Azure refused the API version in OPENAI_API_VERSION",
         "unreachable": "the endpoint in OPENAI_BASE_URL could not be reached",
         "rate_limited": "the endpoint kept answering 429 (rate limited)",
         "server": "the endpoint kept failing (5xx)",
@@ -163,20 +170,26 @@ class LLMFailure(UpstreamError):
         "refused": "the endpoint refused the request",
         "empty": "the answer was empty",
     }
+    # After these, every further call would fail the same way: stop calling.
+    DISABLING: ClassVar[frozenset[str]] = frozenset(
+        {"auth", "forbidden", "model", "path", "billing", "stream_only", "api_version"}
+    )
 
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(kind, detail)
+    def __init__(self, kind: str, detail: str = "", host: str = "") -> None:
+        super().__init__(kind, detail, host)
         self.kind = kind
         self.detail = detail
+        self.host = host
 
     def __str__(self) -> str:
-        text = self.KINDS.get(self.kind, "the analysis failed")
+        text = self.KINDS.get(self.kind, "the analysis failed").format(
+            host=self.host or "the endpoint"
+        )
         return f"{text} ({self.detail})" if self.detail else text
 
     @property
     def disables_endpoint(self) -> bool:
-        """After these, every further call would fail the same way: stop calling."""
-        return self.kind in ("auth", "model")
+        return self.kind in self.DISABLING
 
 
 # ---- the `/digest ...` command grammar (bot/chat/grammar.py parses; bot/chat/messages.py words) --

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.openai import FakeOpenAI, Fault
+from tests.fakes.providers import DEEPSEEK, DEEPSEEK_REASONER
 from tests.gitrepo import GitRepo
 from tests.library.test_llm import answer_json
 
@@ -146,3 +147,65 @@ async def test_llm_without_an_endpoint_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "OPENAI_API_KEY" in err and out == ""
+
+
+async def test_out_of_credit_stops_at_once_and_says_so(tmp_path: Path) -> None:
+    repo = build(tmp_path, n=12)
+    async with FakeOpenAI(api_key=KEY, models=None, profile=DEEPSEEK, responder=responder) as fake:
+        fake.out_of_credit = True
+        env = env_for(fake, tmp_path, DIGEST_LLM_JSON_MODE="auto", DIGEST_LLM_MODEL="deepseek-chat")
+        code, out, err = await digest(
+            "report", str(repo.path), "--date", "2026-02-05", env=env, cwd=tmp_path
+        )
+    assert code == 0, err
+    assert "每日更新报告（2026-02-05）" in out and "其中 12 个由启发式分析器代写" in out
+    assert len(fake.chat_requests) == 1  # not one per commit, not the SDK's retries
+    assert "LLM calls stopped: out of credit at 127.0.0.1 (“Insufficient Balance”)" in err
+    assert "5xx" not in err and KEY not in out + err
+
+
+async def test_a_reasoner_through_the_cli_learns_once_for_every_later_run(tmp_path: Path) -> None:
+    repo = build(tmp_path, n=3)
+
+    def think_and_answer(body: dict[str, Any]) -> str:
+        if "JSON object" in str(body["messages"][0]["content"]):
+            return answer_json()
+        if "daily digest" in str(body["messages"][0]["content"]):
+            return "今天主要是一系列小功能。没有破坏性变更。"
+        return "The value is now 1, set in src/mod1.py."
+
+    async with FakeOpenAI(
+        api_key=KEY, models=None, profile=DEEPSEEK_REASONER, responder=think_and_answer
+    ) as fake:
+        env = env_for(
+            fake, tmp_path, DIGEST_LLM_JSON_MODE="auto", DIGEST_LLM_MODEL="deepseek-reasoner"
+        )
+        args = ["report", str(repo.path), "--date", "2026-02-05", "--format", "json"]
+        code, out, err = await digest(*args, env=env, cwd=tmp_path)
+        assert code == 0, err
+        data = json.loads(out)
+        assert {e["status"] for e in data["entries"]} == {"ok"}
+        assert data["overview"] == "今天主要是一系列小功能。没有破坏性变更。"
+        limits = [r.body["max_tokens"] for r in fake.chat_requests]
+        assert limits == [2000, 16000, 16000, 16000, 16000]  # cut off once, then room
+        served = fake.completion_tokens_served
+        assert f"{served} out" in err  # the thinking is counted, the cut-off attempt too
+        sha = data["entries"][0]["commit"]["sha"]
+        before = len(fake.chat_requests)
+        code, answer, err = await digest(
+            "ask",
+            str(repo.path),
+            sha,
+            "Does",
+            "it",
+            "change",
+            "the",
+            "value?",
+            env=env,
+            cwd=tmp_path,
+        )
+        assert code == 0, err
+        assert answer.strip().endswith("The value is now 1, set in src/mod1.py.")
+        # Another process: the analysis is cached and the limit was learnt from the store.
+        assert [r.body["max_tokens"] for r in fake.chat_requests[before:]] == [16000]
+    assert "let me look" not in out + answer

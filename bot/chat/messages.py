@@ -65,6 +65,12 @@ def _invocation(error: CommandError, prefix: str) -> str:
     return " ".join(word for word in words if word) or "A commit lookup"
 
 
+def _quoted(said: str) -> str:
+    """A provider's own words, redacted and on one line, as a parenthesis; or nothing."""
+    line = " ".join(redact(said).split())
+    return f" (“{line[:200]}”)" if line else ""
+
+
 def _did_you_mean(suggestion: str | None) -> str:
     return f"; did you mean {suggestion!r}?" if suggestion else "."
 
@@ -152,9 +158,38 @@ def describe(error: DigestError, prefix: str | None = PREFIX) -> str:
         case NotFollowed(repo=repo):
             return f"This channel does not follow {repo}: {chat}subscribe {repo} first."
         case LLMFailure(kind="auth"):
-            return "The LLM endpoint refused the key: check OPENAI_API_KEY (and OPENAI_BASE_URL)."
+            return (
+                f"The LLM endpoint refused the key{_quoted(error.detail)}: check OPENAI_API_KEY "
+                "(and OPENAI_BASE_URL)."
+            )
         case LLMFailure(kind="model", detail=model):
             return f"The LLM endpoint has no model {model!r}: check DIGEST_LLM_MODEL."
+        case LLMFailure(kind="billing", detail=said, host=host):
+            return (
+                f"LLM calls stopped: out of credit at {host or 'the endpoint'}{_quoted(said)}; "
+                "top up the account's balance, then run again."
+            )
+        case LLMFailure(kind="forbidden", detail=said):
+            return (
+                f"The LLM endpoint denied access{_quoted(said)}: check that OPENAI_API_KEY may "
+                "use DIGEST_LLM_MODEL."
+            )
+        case LLMFailure(kind="path", detail=said):
+            return (
+                f"The LLM endpoint has no chat completions at OPENAI_BASE_URL{_quoted(said)}: "
+                "check the URL (OpenAI-compatible servers usually end in /v1)."
+            )
+        case LLMFailure(kind="stream_only", detail=said):
+            return (
+                f"The model answers only streamed calls{_quoted(said)}: turn its thinking off "
+                'with DIGEST_LLM_EXTRA_BODY={"enable_thinking": false}, or choose another model.'
+            )
+        case LLMFailure(kind="api_version", detail=said):
+            return (
+                f"Azure refused the API version{_quoted(said)}: set OPENAI_API_VERSION to a newer "
+                "one (reasoning deployments need 2024-12-01-preview or later), or use the v1 URL "
+                "https://RESOURCE.openai.azure.com/openai/v1."
+            )
         case LLMFailure():
             return f"The LLM analysis failed: {error}."
         case StoreError(url=url, detail=detail):

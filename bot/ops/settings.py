@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from digest.analysis.endpoint import EndpointShapeError, parse_endpoint
 from digest.errors import UnknownTimeZone
 from digest.window import resolve_tz
 
@@ -46,13 +48,22 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    openai_api_version: str | None = None  # classic Azure URLs (…/openai/deployments/NAME)
     digest_llm_model: str = "gpt-4o-mini"
     digest_llm_concurrency: int = Field(default=8, ge=1, le=64)
-    # auto: json_schema for OpenAI, Ollama, vLLM; json_object for DeepSeek, Qwen and the unknown.
-    digest_llm_json_mode: Literal["auto", "json_schema", "json_object"] = "auto"
+    # auto: what the endpoint was seen to accept, else json_schema for OpenAI, Azure, Ollama,
+    # vLLM and json_object for the others; none: no response_format, the schema in the prompt.
+    digest_llm_json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    # auto: what the endpoint was seen to accept, else max_completion_tokens for OpenAI and
+    # Azure and max_tokens for the others.
+    digest_llm_token_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"  # noqa: S105 - a parameter's name, not a password
     digest_llm_timeout: float = Field(default=120.0, gt=0, le=3600)
     digest_llm_max_prompt_tokens: int = Field(default=24_000, ge=1_000, le=1_000_000)
     digest_llm_max_output_tokens: int = Field(default=2_000, ge=256, le=100_000)
+    # The limit of a model seen to think before it answers (its thinking counts against it).
+    digest_llm_reasoning_max_output_tokens: int = Field(default=16_000, ge=256, le=1_000_000)
+    # A JSON object merged into every request: provider switches such as enable_thinking.
+    digest_llm_extra_body: str | None = None
 
     digest_database_url: str = DEFAULT_DATABASE_URL
 
@@ -109,6 +120,26 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _llm_endpoint(cls, value: str | None) -> str | None:
+        try:
+            parse_endpoint(value)
+        except EndpointShapeError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("digest_llm_extra_body")
+    @classmethod
+    def _extra_body(cls, value: str | None) -> str | None:
+        if value is not None:
+            extra_body(value)
+        return value
+
+    @property
+    def llm_extra_body(self) -> dict[str, Any]:
+        return extra_body(self.digest_llm_extra_body) if self.digest_llm_extra_body else {}
 
     @field_validator("github_app_private_key", mode="before")
     @classmethod
@@ -180,6 +211,33 @@ class Settings(BaseSettings):
         return self.openai_base_url is not None or self.openai_api_key is not None
 
 
+# Request fields Commit Digest sets itself, and what sets each.
+_RESERVED = {
+    "model": "DIGEST_LLM_MODEL",
+    "messages": "Commit Digest's prompt",
+    "stream": "Commit Digest, which reads whole answers",
+    "response_format": "DIGEST_LLM_JSON_MODE",
+    "max_tokens": "DIGEST_LLM_MAX_OUTPUT_TOKENS",
+    "max_completion_tokens": "DIGEST_LLM_MAX_OUTPUT_TOKENS",
+}
+
+
+def extra_body(text: str) -> dict[str, Any]:
+    """DIGEST_LLM_EXTRA_BODY as a dict; ValueError with one sentence when it is not usable."""
+    example = 'such as {"enable_thinking": false}'
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError(f"must be a JSON object {example}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a JSON object {example}")
+    taken = [name for name in value if name in _RESERVED]
+    if taken:
+        name = taken[0]
+        raise ValueError(f"must not set {name!r}, which {_RESERVED[name]} sets")
+    return value
+
+
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Read the settings once; every problem is named in one SettingsError."""
     try:
@@ -188,5 +246,5 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         problems = []
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            problems.append(f"{name}: {error['msg']}")
+            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
         raise SettingsError(problems) from None

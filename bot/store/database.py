@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import migrations
+from bot.store.capabilities import CapabilityRecords
 from bot.store.channels import ChannelStore
 from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
 from digest.errors import UpstreamError
@@ -39,7 +40,7 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-class Store(ChannelStore):
+class Store(ChannelStore, CapabilityRecords):
     """One engine per process; every method is a short transaction."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:

@@ -164,6 +164,22 @@ def m005_answers(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m006_llm_capabilities(conn: Connection) -> None:
+    """What each LLM endpoint accepts per model (JSON mode, token parameter, thinking first)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "llm_capabilities",
+        meta,
+        sa.Column("endpoint", sa.String(500), primary_key=True),
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("json_mode", sa.String(32), nullable=False),
+        sa.Column("token_param", sa.String(32), nullable=False),
+        sa.Column("reasoning", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 def m008_subscription_paths(conn: Connection) -> None:
     """A subscription's repository may be a local clone's absolute path (`digest chat`, or
     `serve` with DIGEST_ALLOW_LOCAL_PATHS): room for 1,024 characters instead of owner/name's
@@ -178,6 +194,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_analysis_claims", m003_analysis_claims),
     ("004_inbound_events", m004_inbound_events),
     ("005_answers", m005_answers),
+    ("006_llm_capabilities", m006_llm_capabilities),
     ("008_subscription_paths", m008_subscription_paths),
 ]
 

@@ -123,3 +123,14 @@ answers = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("repo", "sha", "cache_key", name="uq_answers_key"),
 )
+
+llm_capabilities = sa.Table(
+    "llm_capabilities",
+    metadata,
+    sa.Column("endpoint", sa.String(500), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("json_mode", sa.String(32), nullable=False),
+    sa.Column("token_param", sa.String(32), nullable=False),
+    sa.Column("reasoning", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -13,6 +13,10 @@ Per request, in order: authentication (401), request shape (400), model (404), r
 support (400), then one scripted item (`script()`); when the script is empty, a random fault
 (`random_faults`, seeded) or else the `responder` or else a generated answer. Base `latency`
 applies to answered requests only; 429 and 500 come back at once.
+
+With a `profile` (tests/fakes/providers.py) the server behaves as that provider documents: its
+URL shape and key header, its refusals, where its thinking goes, its out-of-credit answer
+(`out_of_credit = True`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from tests.fakes.providers import AZURE_NO_DEPLOYMENT, AZURE_NOT_FOUND, ErrorShape, Profile
 
 FinishReason = Literal["stop", "length", "content_filter"]
 FaultKind = Literal[
@@ -121,6 +127,7 @@ class RecordedRequest:
     status: int | None = None  # 499: the client went away before the answer
     finished_at: float | None = None
     fault: Fault | None = None
+    query: dict[str, str] = field(default_factory=dict)
     content: str | None = None  # the message content served
     finish_reason: str | None = None
 
@@ -145,6 +152,7 @@ class FakeOpenAI:
         default_text: str = "OK",
         context_window: int | None = None,
         max_body_bytes: int = 64 * 1024**2,
+        profile: Profile | None = None,
     ) -> None:
         """`api_key=None` accepts any key and `models=None` any model (as Ollama does);
         `json_schema=False` (and `json_object=False`) answer such requests with a 400 as
@@ -152,8 +160,11 @@ class FakeOpenAI:
         OpenAI rejects; `require_json_word` is OpenAI's rule for json_object mode."""
         self.api_key = api_key
         self.models = set(models) if models is not None else None
-        self.json_schema = json_schema
-        self.json_object = json_object
+        self.profile = profile
+        self.json_schema = json_schema and (profile is None or profile.json_schema)
+        self.json_object = json_object and (profile is None or profile.json_object)
+        self.out_of_credit = False  # a profile's billing error for every chat request
+        self.blank_answers_served = 0
         self.strict_schema_check = strict_schema_check
         self.require_json_word = require_json_word
         self.latency = latency
@@ -180,16 +191,21 @@ class FakeOpenAI:
     # -- lifecycle -------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        """The SDK's base_url."""
+    def origin(self) -> str:
         if self._port is None:
             raise RuntimeError("FakeOpenAI is not running")
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        """The SDK's base_url (the profile's documented one, on this host)."""
+        return self.origin + (self.profile.url_path if self.profile else "/v1")
 
     async def start(self) -> None:
         self._stopping.clear()
         app = web.Application(middlewares=[self._middleware], client_max_size=self._max_body_bytes)
-        app.router.add_post("/v1/chat/completions", self._chat)
+        for route in self.profile.routes if self.profile else ("/v1/chat/completions",):
+            app.router.add_post(route, self._chat)
         app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/v1/models/{model}", self._get_model)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
@@ -232,7 +248,7 @@ class FakeOpenAI:
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path == "/v1/chat/completions"]
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -277,22 +293,34 @@ class FakeOpenAI:
         except ValueError:
             body = None
         headers = request.headers
+        secret = ("authorization", "api-key")
         record = RecordedRequest(
             method=request.method,
             path=request.path,
-            headers={k.lower(): v for k, v in headers.items() if k.lower() != "authorization"},
-            auth_ok=self.api_key is None
-            or headers.get("Authorization") == f"Bearer {self.api_key}",
+            headers={k.lower(): v for k, v in headers.items() if k.lower() not in secret},
+            auth_ok=self._key_ok(request),
             body=body,
             body_bytes=request.content_length or len(raw),
             received_at=received_at,
+            query=dict(request.query),
         )
         self.requests.append(record)
         async with self._arrived:
             self._arrived.notify_all()
         return record, too_large
 
+    def _key_ok(self, request: web.Request) -> bool:
+        """The key in the header the provider reads it from (Azure: `api-key`)."""
+        if self.api_key is None:
+            return True
+        bearer = request.headers.get("Authorization") == f"Bearer {self.api_key}"
+        header = request.headers.get("api-key") == self.api_key
+        style = self.profile.auth if self.profile else "bearer"
+        return {"bearer": bearer, "api-key": header, "either": bearer or header}[style]
+
     def _auth_error(self, request: web.Request) -> web.Response:
+        if self.profile is not None:
+            return _shaped(self.profile.bad_key)
         if "Authorization" not in request.headers:
             return _error(401, "You didn't provide an API key.", "invalid_request_error")
         return _error(
@@ -320,7 +348,7 @@ class FakeOpenAI:
             return _error(
                 400, "We could not parse the JSON body of your request.", "invalid_request_error"
             )
-        problem = self._check(body)
+        problem = self._check(body, request.match_info.get("deployment"))
         if problem is not None:
             return problem
         item = self._next_item(body)
@@ -345,8 +373,12 @@ class FakeOpenAI:
 
     # -- decisions -----------------------------------------------------------------------------
 
-    def _check(self, body: dict[str, Any]) -> web.Response | None:
+    def _check(self, body: dict[str, Any], deployment: str | None = None) -> web.Response | None:
         """The 400s and 404s a real endpoint gives before it runs the model."""
+        if self.profile is not None:
+            refused = self._profile_check(body, deployment)
+            if refused is not None:
+                return refused
         model, messages = body.get("model"), body.get("messages")
         if not isinstance(model, str) or not model:
             return _error(400, "You must provide a model parameter.", "invalid_request_error")
@@ -367,7 +399,7 @@ class FakeOpenAI:
                 )
         if body.get("stream"):
             return _error(400, "The fake does not stream.", "invalid_request_error", param="stream")
-        if self.models is not None and model not in self.models:
+        if deployment is None and self.models is not None and model not in self.models:
             return _model_not_found(model)
         fmt = body.get("response_format")
         if fmt is not None:
@@ -386,6 +418,19 @@ class FakeOpenAI:
                     param="messages",
                 )
         return None
+
+    def _profile_check(self, body: dict[str, Any], deployment: str | None) -> web.Response | None:
+        """The provider's own refusals, in the order it documents them."""
+        assert self.profile is not None
+        query = _CURRENT.get().query
+        if self.profile.min_api_version is not None and not query.get("api-version"):
+            return _shaped(AZURE_NOT_FOUND)
+        if deployment is not None and self.models is not None and deployment not in self.models:
+            return _shaped(AZURE_NO_DEPLOYMENT)
+        if self.out_of_credit:
+            return _shaped(self.profile.out_of_credit)
+        refused = self.profile.refusal(body, query)
+        return _shaped(refused) if refused is not None else None
 
     def _check_format(self, fmt: Any, messages: list[Any]) -> str | None:
         kind = fmt.get("type") if isinstance(fmt, dict) else None
@@ -448,12 +493,29 @@ class FakeOpenAI:
         elif fault is not None and fault.kind == "truncated":
             content, finish_reason = content[: len(content) // 2], "length"
         limit = _max_tokens(body)
-        if limit is not None and math.ceil(len(content) / 4) > limit:
-            content, finish_reason = content[: limit * 4], "length"
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        reasoning_tokens = 0
+        if self.profile is not None:
+            if "response_format" in body and (
+                self.blank_answers_served < self.profile.blank_json_answers
+            ):
+                self.blank_answers_served += 1
+                content = ""
+            rendered = self.profile.render(content, body, limit)
+            message, reasoning_tokens = rendered.message, rendered.reasoning_tokens
+            if rendered.finish_reason == "length":
+                finish_reason = "length"
+            content = str(message.get("content") or "")
+            counted = rendered.completion_tokens
+        else:
+            if limit is not None and math.ceil(len(content) / 4) > limit:
+                content, finish_reason = content[: limit * 4], "length"
+            message["content"] = content
+            counted = math.ceil(len(content) / 4)
         prompt = answer.prompt_tokens
         prompt = _prompt_tokens(body["messages"]) if prompt is None else prompt
         completion = answer.completion_tokens
-        completion = math.ceil(len(content) / 4) if completion is None else completion
+        completion = counted if completion is None else completion
         self.completions_served += 1
         self.prompt_tokens_served += prompt
         self.completion_tokens_served += completion
@@ -468,12 +530,7 @@ class FakeOpenAI:
             "choices": [
                 {
                     "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": content,
-                        "refusal": None,
-                        "annotations": [],
-                    },
+                    "message": {**message, "refusal": None, "annotations": []},
                     "logprobs": None,
                     "finish_reason": finish_reason,
                 }
@@ -483,7 +540,10 @@ class FakeOpenAI:
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": reasoning_tokens,
+                    "audio_tokens": 0,
+                },
             },
         }
         headers = {"x-request-id": payload["id"].replace("chatcmpl", "req"), **_rate_headers(1)}
@@ -512,6 +572,11 @@ def _error(
 ) -> web.Response:
     error = {"message": message, "type": type_, "param": param, "code": code}
     return web.json_response({"error": error}, status=status)
+
+
+def _shaped(shape: ErrorShape) -> web.Response:
+    status, body = shape
+    return web.json_response(body, status=status)
 
 
 def _model_not_found(model: str) -> web.Response:

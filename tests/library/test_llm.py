@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from digest.analysis.llm import LLMAnalyzer, LLMConfig, default_json_mode, parse_analysis
+from digest.analysis.answer import parse_analysis
+from digest.analysis.endpoint import parse_endpoint
+from digest.analysis.llm import LLMAnalyzer, LLMConfig
 from digest.analysis.prompt import DATA_END, DATA_START, Budget, estimate_tokens
 from digest.models import (
     AnalysisStatus,
@@ -268,6 +270,10 @@ def test_parse_analysis_accepts_a_fenced_answer_and_rejects_others() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+def default_json_mode(url: str | None) -> str:
+    return parse_endpoint(url).default_json_mode()
 
 
 def test_default_json_modes_by_provider() -> None:

@@ -347,6 +347,10 @@ async def test_report_at_debug_logs_no_secret(tmp_path: Path) -> None:
     assert_no_secret(out, "the report")
 
 
+async def answers(slack: FakeSlack, count: int) -> None:
+    await slack.wait_for(lambda: len(slack.responses) >= count, what=f"{count} answers")
+
+
 async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path: Path) -> None:
     repo = build_repo(tmp_path)
     async with (
@@ -370,11 +374,12 @@ async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path
             await digest.line_starting("digest serve:", within=60)
             await slack.wait_connected(within=20)
             secret_commit = repo.git("rev-parse", "HEAD")
-            for text in (
-                "subscribe octo/demo tz:Asia/Shanghai",
-                secret_commit[:10],
-                "now 2026-02-05",
+            for done, text in enumerate(
+                ("subscribe octo/demo tz:Asia/Shanghai", secret_commit[:10], "now 2026-02-05")
             ):
+                # Each command works in the background after its ack: the next one waits for
+                # its answer (a lookup before the subscription is stored would find nothing).
+                await answers(slack, done)
                 envelope = await slack.wait_ack(
                     await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE"),
                     within=20,

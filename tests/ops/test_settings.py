@@ -42,3 +42,52 @@ def test_lists_and_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert s.allowed_repos == ("my-org/*", "other/one")
     assert s.digest_time == "07:30"
     assert s.openai_api_key is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("enable_thinking=false", "must be a JSON object such as"),
+        ('["enable_thinking"]', "must be a JSON object such as"),
+        ('{"response_format": {"type": "text"}}', "'response_format', which DIGEST_LLM_JSON_MODE"),
+        ('{"max_tokens": 9}', "DIGEST_LLM_MAX_OUTPUT_TOKENS"),
+        ('{"model": "x"}', "'model', which DIGEST_LLM_MODEL sets"),
+    ],
+)
+def test_a_bad_extra_body_is_one_sentence(
+    value: str, words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGEST_LLM_EXTRA_BODY", value)
+    with pytest.raises(SettingsError) as info:
+        load_settings(None)
+    (problem,) = info.value.problems
+    assert problem.startswith("DIGEST_LLM_EXTRA_BODY: ") and words in problem
+    assert "Value error" not in problem
+
+
+def test_llm_settings_a_user_would_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.wiring import llm_config
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://r.openai.azure.com/openai/deployments/my-o4/")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    monkeypatch.setenv("OPENAI_API_KEY", "azure-key-" + "k" * 20)
+    monkeypatch.setenv("DIGEST_LLM_EXTRA_BODY", '{"reasoning_effort": "low"}')
+    monkeypatch.setenv("DIGEST_LLM_TOKEN_PARAM", "max_completion_tokens")
+    monkeypatch.setenv("DIGEST_LLM_JSON_MODE", "none")
+    config = llm_config(load_settings(None))
+    assert config.model == "my-o4"  # the classic URL names the deployment
+    assert config.extra_body == {"reasoning_effort": "low"}
+    assert (config.token_param, config.json_mode) == ("max_completion_tokens", "none")
+    assert config.api_version == "2025-04-01-preview"
+    monkeypatch.setenv("DIGEST_LLM_MODEL", "o4-mini")
+    assert llm_config(load_settings(None)).model == "o4-mini"  # a set model wins
+
+
+def test_a_wrong_azure_url_is_named_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://r.openai.azure.com/openai/deployments")
+    monkeypatch.setenv("OPENAI_API_KEY", "azure-key-" + "k" * 20)
+    with pytest.raises(SettingsError) as info:
+        load_settings(None)
+    (problem,) = info.value.problems
+    assert problem.startswith("OPENAI_BASE_URL: ") and "/openai/v1" in problem
+    assert "is not an Azure OpenAI URL" in problem and "OPENAI_API_KEY" not in problem
