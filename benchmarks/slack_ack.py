@@ -76,8 +76,12 @@ async def main() -> None:
                     ),
                     poster=SlackPoster(client),
                 )
-                runner = web.AppRunner(make_web_app(slack=build_app(deps, client),
-                                                    slack_signing_secret=SECRET))  # fmt: skip
+                app = make_web_app(
+                    slack=build_app(deps, client),
+                    slack_signing_secret=SECRET,
+                    first_time=store.first_delivery,  # the replay check, as `serve` has it
+                )
+                runner = web.AppRunner(app)
                 await runner.setup()
                 await web.TCPSite(runner, "127.0.0.1", 0).start()
                 host, port = runner.addresses[0][:2]

@@ -8,7 +8,7 @@ repository the channel does not follow answers exactly as a missing one does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,12 +22,16 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     Unsubscribe,
     usage_for,
 )
 from bot.chat.grammar import parse_command
 from bot.chat.messages import describe
+from bot.chat.status import status_lines
+from bot.delivery.poster import Poster
+from bot.delivery.status import delivery_status
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from bot.store.records import Subscription, Target
@@ -57,6 +61,7 @@ class ReplyKind(StrEnum):
     SUBSCRIPTIONS = "subscriptions"
     DIGESTS = "digests"
     ANSWER = "answer"  # `ask`: `text` is the answer, `question` the question, `title` the commit
+    STATUS = "status"  # `status`: where the channel's digests stand
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Services:
     # Answers `ask` questions; None when no LLM endpoint is configured.
     asker: Asker | None = None
     github_hosts: frozenset[str] = field(default_factory=lambda: frozenset({"github.com"}))
+    # The platforms' posters, for links to posted digests in `status` (none: no links).
+    posters: Mapping[str, Poster] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,8 @@ async def execute(command: Command, ctx: Context) -> Reply:
             return await _now(repo, day, ctx)
         case Ask(repo=repo, sha=sha, question=question):
             return await _ask(repo, sha, question, ctx)
+        case Status(repo=repo):
+            return await _status(repo, ctx)
 
 
 def may_subscribe(user: str, repo: RepoRef, settings: Settings) -> bool:
@@ -159,6 +168,7 @@ def _name(command: Command) -> str:
         Lookup: "lookup",
         Now: "now",
         Ask: "ask",
+        Status: "status",
     }[type(command)]
 
 
@@ -166,7 +176,8 @@ def _help(topic: str | None) -> Reply:
     if topic in USAGE:
         return Reply(ReplyKind.HELP, USAGE[topic])
     lines = ["Commit Digest: what landed in the repositories this channel follows."]
-    lines += [f"• {USAGE[key]}" for key in ("lookup", "subscribe", "unsubscribe", "list", "now")]
+    keys = ("lookup", "subscribe", "unsubscribe", "list", "now", "status")
+    lines += [f"• {USAGE[key]}" for key in keys]
     return Reply(ReplyKind.HELP, "\n".join(lines))
 
 
@@ -336,3 +347,29 @@ async def _now(repo: str | None, day: date | None, ctx: Context) -> Reply:
             await source.aclose()
     names = ", ".join(d.repo.full_name for d in digests)
     return Reply(ReplyKind.DIGESTS, f"Digest of {names}.", digests=tuple(digests))
+
+
+async def _status(repo: str | None, ctx: Context) -> Reply:
+    """Each subscription's last digest (with a link where the platform has one), the next one
+    due, and the last failure with what was retried."""
+    subs = await ctx.services.store.subscriptions_for(ctx.target)
+    if repo is not None:
+        subs = [s for s in subs if s.repo.lower() == repo.lower()]
+        if not subs:
+            raise NotFollowed(repo)
+    if not subs:
+        return Reply(
+            ReplyKind.STATUS, "This channel follows no repository yet: " + USAGE["subscribe"]
+        )
+    recent = await ctx.services.store.recent_runs([s.id for s in subs])
+    now = ctx.services.clock()
+    poster = ctx.services.posters.get(ctx.target.platform)
+    lines = ["Digests of this channel:"]
+    for sub in subs:
+        status = delivery_status(sub, recent.get(sub.id, []), now)
+        link = None
+        posted = status.last_posted
+        if poster is not None and posted is not None and posted.message_ids:
+            link = await poster.permalink(ctx.target, posted.message_ids[0])
+        lines += status_lines(sub, status, link)
+    return Reply(ReplyKind.STATUS, "\n".join(lines), subscriptions=tuple(subs))

@@ -22,6 +22,7 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     Unsubscribe,
     usage_for,
@@ -55,7 +56,7 @@ _QUOTES = frozenset('"“”„‟«»「」『』`')  # group words (keeping th
 _SINGLE_QUOTES = "'‘’‚‛"  # removed only when they wrap a whole token or value
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help", "—help", "–help", "帮助"})
 _TOPICS = {**{name: name for name in USAGE}, "sha": "lookup", "commit": "lookup"}
-_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask")
+_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask", "status")
 
 
 def parse_command(text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS) -> Command:
@@ -89,6 +90,9 @@ def parse_command(text: str, *, github_hosts: frozenset[str] = DEFAULT_HOSTS) ->
             return ListSubscriptions()
         if command == "now":
             return _now(args, hosts)
+        if command == "status":
+            positional = _positional(args, most=1)
+            return Status(_repo(positional[0], hosts) if positional else None)
         return _lookup(head, args, hosts)
     except CommandError as exc:
         if not exc.usage:
@@ -114,6 +118,8 @@ def format_command(command: Command) -> str:
             words = ["now", repo or "", day.isoformat() if day else ""]
         case Ask(repo=repo, sha=sha, question=question):
             words = ["ask", f"{repo}@{sha}" if repo else sha, question]
+        case Status(repo=repo):
+            words = ["status", repo or ""]
     return " ".join(["/digest", *(word for word in words if word)])
 
 

@@ -42,7 +42,7 @@ from digest.render import detail
 from digest.render.i18n import FOLDED_EMOJI, Labels, labels, stats_sentence
 from digest.render.layout import Item, footer_lines, layout, local
 
-__all__ = ["Card", "analysis_cards", "card_json", "digest_cards", "reply_cards"]
+__all__ = ["Card", "analysis_cards", "card_json", "digest_cards", "notice_card", "reply_cards"]
 
 HEADER_TITLE = 150  # characters of a card header's title
 PANEL_TITLE = 200  # characters of a panel's title; a longer commit title is repeated inside
@@ -245,6 +245,7 @@ _REPLY_TEMPLATE = {
     ReplyKind.DIGESTS: "blue",
     ReplyKind.ANALYSIS: "blue",
     ReplyKind.ANSWER: "blue",
+    ReplyKind.STATUS: "blue",
 }
 
 
@@ -276,3 +277,17 @@ def reply_cards(reply: Reply) -> list[Card]:
         continued=labels("en").continued,
         summary=truncate(plain(text), SUMMARY),
     )
+
+
+def notice_card(text: str) -> Card:
+    """A short notice in the chat (a digest that could not be posted), as plain text."""
+    units = [[element] for element in plain_divs(plain(text, multiline=True) or "-")]
+    (card,) = pack_cards(
+        units,
+        title=BOT_TITLE,
+        template="red",
+        subtitle=None,
+        continued=labels("en").continued,
+        summary=truncate(plain(text), SUMMARY),
+    )
+    return card

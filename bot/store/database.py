@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import migrations
 from bot.store.channels import ChannelStore
+from bot.store.health import DatabaseHealth
+from bot.store.runs import RunStore
 from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
@@ -39,11 +41,13 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-class Store(ChannelStore):
+class Store(ChannelStore, RunStore):
     """One engine per process; every method is a short transaction."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        self.health = DatabaseHealth()
+        self.health.attach(engine)
         source = clock or (lambda: datetime.now(UTC))
         # Stored in UTC always: SQLite keeps a datetime's wall time and drops its offset.
         self._now = lambda: source().astimezone(UTC)

@@ -393,7 +393,16 @@ def test_errors_carry_the_usage_line_of_their_subcommand(text: str, command: str
 
 def test_usage_lines() -> None:
     assert usage_for("subscribe").startswith("usage: /digest subscribe owner/repo [branch:main]")
-    assert set(USAGE) == {"help", "lookup", "subscribe", "unsubscribe", "list", "now", "ask"}
+    assert set(USAGE) == {
+        "help",
+        "lookup",
+        "subscribe",
+        "unsubscribe",
+        "list",
+        "now",
+        "ask",
+        "status",
+    }
     assert "subscribe" in usage_for(None) and "list" in usage_for(None)
     assert usage_for("nonsense") == usage_for(None)
 

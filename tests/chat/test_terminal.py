@@ -71,7 +71,7 @@ async def test_db_upgrade_creates_and_then_has_nothing_to_do(tmp_path: Path) -> 
     env = {"DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
     code, out, err = await run(["db", "upgrade"], "", env, tmp_path)
     assert code == 0, err
-    assert "5 migrations applied now" in out
+    assert "6 migrations applied now" in out
     code, out, err = await run(["db", "upgrade"], "", env, tmp_path)
     assert code == 0 and "0 migrations applied now" in out
     names = [r[0] for r in sqlite3.connect(db).execute("SELECT name FROM _migrations")]
@@ -81,6 +81,7 @@ async def test_db_upgrade_creates_and_then_has_nothing_to_do(tmp_path: Path) -> 
         "003_analysis_claims",
         "004_inbound_events",
         "005_answers",
+        "007_delivery_parts",
     ]
     bad = {"DIGEST_DATABASE_URL": "postgresql+asyncpg://u:topsecret@127.0.0.1:1/x"}
     code, out, err = await run(["db", "upgrade"], "", bad, tmp_path)
