@@ -7,7 +7,7 @@ memory under its run key, as the platform's message metadata would, and can be t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +23,7 @@ from bot.store.database import Store
 from bot.store.records import Subscription, Target
 from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
-from digest.errors import PostRefused
+from digest.errors import PostRefused, ServiceUnavailable
 from digest.models import AnalyzedCommit, Commit, Digest, Language
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
@@ -83,6 +83,10 @@ class Sent:
         return sorted(c.title for c in self.digest.all_commits())
 
 
+class Killed(BaseException):
+    """The replica died here (a BaseException: nothing in the bot catches it, as with SIGKILL)."""
+
+
 class Refused(PostRefused):
     """What the recording platform raises for a post it is told to fail (not passing)."""
 
@@ -102,8 +106,13 @@ class RecordingPoster:
     fail_calls: set[int] = field(default_factory=set)  # 1-based posts whose main part fails
     fail_parts: dict[str, BaseException] = field(default_factory=dict)  # part name -> raise once
     lookups: list[str] = field(default_factory=list)
+    fail_lookups: int = 0  # lookups that fail (passing) before they work
     messages: list[tuple[str, str]] = field(default_factory=list)  # (run key, part) as sent
     notices: list[tuple[Target, str, str]] = field(default_factory=list)
+    # Die while sending this part: after the platform kept it (`arrived`), or before.
+    kill_at: str | None = None
+    arrived: bool = True
+    before_send: Callable[[Part], Awaitable[None]] | None = None
 
     def parts(self, post: Post) -> list[Part]:
         parts = [Part("main-0", PartKind.MAIN, post)]
@@ -113,8 +122,19 @@ class RecordingPoster:
         return parts
 
     async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
+        if self.before_send is not None:
+            await self.before_send(part)
         if part.name in self.fail_parts:
             raise self.fail_parts.pop(part.name)
+        if part.name == self.kill_at:
+            self.kill_at = None
+            if not self.arrived:
+                raise Killed(part.name)
+            mid = await self._keep(target, run_key, part)
+            raise Killed(f"{part.name} ({mid} kept)")
+        return await self._keep(target, run_key, part)
+
+    async def _keep(self, target: Target, run_key: str, part: Part) -> str:
         if part.kind == PartKind.MAIN:
             self.calls += 1
             if self.calls in self.fail_calls:
@@ -139,6 +159,9 @@ class RecordingPoster:
         since: datetime | None,
     ) -> dict[str, str]:
         self.lookups.append(run_key)
+        if self.fail_lookups > 0:
+            self.fail_lookups -= 1
+            raise ServiceUnavailable("recording", "lookup failed")
         found = [p for p in self.sent if p.run_key == run_key and p.target == target]
         return dict(found[0].parts) if found else {}
 
