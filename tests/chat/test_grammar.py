@@ -17,6 +17,7 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     SubscribeOptions,
     Unsubscribe,
@@ -608,6 +609,7 @@ COMMANDS = st.one_of(
     st.builds(Unsubscribe, _REPOS),
     st.just(ListSubscriptions()),
     st.builds(Now, st.none() | _REPOS, st.none() | st.dates()),
+    st.builds(Status, st.none() | _REPOS),
 )
 
 

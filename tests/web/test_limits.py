@@ -138,7 +138,8 @@ async def test_a_body_past_the_limit_gets_413() -> None:
     gate = ConnectionGate(read_timeout=30.0, max_connections=10)
     seen: list[bytes] = []
     async with (
-        serving(counting_app(gate, seen), gate) as (host, port), aiohttp.ClientSession() as http,
+        serving(counting_app(gate, seen), gate) as (host, port),
+        aiohttp.ClientSession() as http,
         http.post(f"http://{host}:{port}/echo", data=b"x" * (2 * 1024 * 1024)) as answer,
     ):
         assert answer.status == 413
