@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.delivery.attempt import Attempt, Failure, run_key
@@ -88,7 +88,10 @@ class Runner:
         self.max_attempts = max_attempts
         self.concurrency = concurrency
         self.observer = observer
-        self.backoff = backoff or Backoff()
+        # Never wait longer than a third of the lease between tries: a database back after an
+        # outage is used within that, not after a long backoff.
+        chosen = backoff or Backoff()
+        self.backoff = replace(chosen, most=min(chosen.most, lease.total_seconds() / 3))
         self.explain = explain
 
     async def run_batch(
