@@ -26,6 +26,7 @@ from bot.delivery.retry import Backoff
 from bot.delivery.scheduler import DigestScheduler
 from bot.store.database import Store
 from bot.store.records import RunState
+from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.sources.git import GitSource
 from tests.delivery.test_resume import Finished
@@ -66,18 +67,23 @@ async def due_subscription(url: str, tmp: Path) -> GitRepo:
 
 
 def scheduler(
-    store: Store, repo: GitRepo, poster: RecordingPoster, replica: str, lease: float, **kw: object
+    store: Store,
+    repo: GitRepo,
+    poster: RecordingPoster,
+    replica: str,
+    lease: float,
+    analyzer: Analyzer | None = None,
 ) -> DigestScheduler:
     return DigestScheduler(
         store,
         lambda name: GitSource(repo.path),
-        kw.pop("analyzer", HeuristicAnalyzer()),  # type: ignore[arg-type]
+        analyzer or HeuristicAnalyzer(),
         {"slack": poster},
         clock=now,
         replica=replica,
         lease=timedelta(seconds=lease),
         tick=timedelta(hours=1),
-        **kw,  # type: ignore[arg-type]
+        backoff=Backoff(),
     )
 
 
@@ -124,7 +130,7 @@ async def outage(url: str, tmp: Path, lease: float) -> float:
         store = await Store.open(proxy.url(url), clock=now)
         try:
             gate = GatedAnalyzer()
-            sched = scheduler(store, repo, poster, "r1", lease, analyzer=gate, backoff=Backoff())
+            sched = scheduler(store, repo, poster, "r1", lease, analyzer=gate)
             running = asyncio.create_task(sched.run_once(now()))
             await asyncio.wait_for(gate.entered.wait(), 60)
             proxy.cut()

@@ -14,7 +14,8 @@ from bot.delivery.notices import gave_up_notice, plain_reason
 from bot.delivery.outcomes import Outcome, RunOutcome
 from bot.delivery.parts import part_key
 from bot.delivery.poster import Poster
-from bot.delivery.retry import Backoff, Retrier, short_error
+from bot.delivery.retry import Backoff, Retrier
+from bot.ops.logs import short_error
 from bot.store.database import Store
 from bot.store.records import DigestRun, Subscription
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
-from bot.delivery.retry import short_error
+from bot.ops.logs import short_error
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import TypeVar
 import aiohttp
 import sqlalchemy.exc
 
+from bot.ops.logs import short_error
 from digest.errors import ServiceUnavailable
-from digest.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,6 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and isinstance(exc.orig, OSError):
         return True
     return isinstance(exc, _PASSING)
-
-
-def short_error(exc: BaseException) -> str:
-    """`Type: first line`, redacted and bounded: fit for a log line and the run row."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return redact(text)[:300]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from bot.delivery.notices import plain_reason
 from bot.delivery.outcomes import Outcome, RunObserver, RunOutcome
 from bot.delivery.plan import Plan, make_plan, notes_for
 from bot.delivery.poster import Post, Poster
-from bot.delivery.retry import Backoff, Retrier, is_transient, short_error
+from bot.delivery.retry import Backoff, Retrier, is_transient
 from bot.delivery.schedule import fire_times, period_of, select
+from bot.ops.logs import short_error
 from bot.store.database import Store
 from bot.store.records import Cursor, RunState, Subscription
 from digest.analysis.base import Analyzer

@@ -29,9 +29,10 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from bot.delivery.notices import plain_reason
 from bot.delivery.poster import Poster
-from bot.delivery.retry import Backoff, short_error
+from bot.delivery.retry import Backoff
 from bot.delivery.run import Outcome, Runner, RunOutcome
 from bot.delivery.schedule import due_fires, period_of
+from bot.ops.logs import short_error
 from bot.store.database import Store
 from bot.store.records import Subscription
 from digest.analysis.base import Analyzer
@@ -280,8 +281,10 @@ class DigestScheduler:
         """A subscription's time came: read it afresh (it may have changed or gone), run it."""
         try:
             sub = await self.store.get_subscription(subscription_id)
-        except Exception as exc:
+        except Exception as exc:  # the database is away: look again soon
             log.warning("cron of subscription %s: %s", subscription_id, short_error(exc))
+            again = RunOutcome(subscription_id, "", Outcome.RETRY_LATER, detail=short_error(exc))
+            self._recheck_later(subscription_id, [again])
             return
         if sub is not None:
             await self.run_due(sub, self.clock())

@@ -19,10 +19,10 @@ from typing import Any
 
 from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
 from bot.delivery.poster import Post
-from bot.delivery.retry import short_error
 from bot.feishu.cards import analysis_cards, reply_cards
 from bot.feishu.client import FeishuClient
 from bot.feishu.poster import FeishuPoster, message_uuid
+from bot.ops.logs import short_error
 from bot.store.records import Target
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from bot.chat.commands import (
 from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
 from bot.chat.grammar import parse_command as parse
 from bot.delivery.poster import Post
-from bot.delivery.retry import short_error
+from bot.ops.logs import short_error
 from bot.ops.settings import Settings
 from bot.slack.blocks import Message, reply_messages
 from bot.slack.poster import SlackPoster

@@ -18,9 +18,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.delivery.retry import short_error
 from bot.feishu.bot import FeishuBot
 from bot.feishu.callbacks import CallbackRejected, parse_callback
+from bot.ops.logs import short_error
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.store.database import Store
 from bot.web.limits import ConnectionGate

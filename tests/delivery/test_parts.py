@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.delivery.parts import BadParts, Part, PartKind, check_parts, part_key, progress, thread_of
-from bot.delivery.retry import Backoff, Retrier, is_transient, short_error
+from bot.delivery.retry import Backoff, Retrier, is_transient
 from bot.feishu.client import FeishuFailed
+from bot.ops.logs import short_error
 from digest.errors import PostRefused, RepoNotFound, ServiceUnavailable
 
 MAIN, REPLY, FILE = PartKind.MAIN, PartKind.REPLY, PartKind.FILE
