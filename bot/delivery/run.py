@@ -215,8 +215,9 @@ class Runner:
         notes = notes_for(plan, sub.language, late_since=due)
         post = Post(digest, run_key(run), notes, sub.min_importance)
         parts = poster.parts(post)
-        if not resuming:
-            await self._mark_posting(a, plan)
+        # What this post covers, before its first part goes out (again on a resume: a run
+        # resumed with nothing known out read the branch afresh).
+        await self._mark_posting(a, plan)
         state = await deliver(
             poster,
             sub.target,

@@ -105,6 +105,32 @@ async def test_a_resumed_post_shows_what_its_first_parts_showed(
         assert [r.state for r in await w.store.runs(sub.id)] == [RunState.POSTED] * 2
 
 
+async def test_a_run_resumed_with_nothing_out_reads_the_branch_afresh(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Nothing of the post went out before the crash: the taker reads the branch as it is, and
+    records its new head before it posts, so whoever resumes after it shows the same commits."""
+    async with world(tmp_path, database_url, MADE) as w:
+        w.poster.replies = True
+        sub = await w.subscribe()
+        first = w.commit("feat: first", sh(4, 11))
+        w.poster.kill_at, w.poster.arrived = "main-0", False
+        with pytest.raises(Killed):
+            await at(w.scheduler(replica="r1"), w.clock, sh(5, 9))
+        late = w.commit("feat: landed after the crash", sh(5, 9, 10))
+        w.poster.kill_at, w.poster.arrived = f"reply-{first[:12]}-0", True
+        with pytest.raises(Killed):  # the taker dies too, its main post out
+            await at(w.scheduler(replica="r2"), w.clock, sh(5, 9) + LEASE + timedelta(seconds=1))
+        (run,) = await w.store.runs(sub.id)
+        assert run.head_sha == w.repo.git("rev-parse", "HEAD")
+        outcomes = await at(w.scheduler(replica="r3"), w.clock, sh(5, 9) + LEASE * 3)
+        assert kinds(outcomes) == [("2026-02-05", "posted")]
+        (post,) = w.poster.sent
+        assert post.shas == {first, late}
+        assert set(post.parts) == {"main-0", f"reply-{first[:12]}-0", f"reply-{late[:12]}-0"}
+        assert len(once_each(w.poster)) == 3
+
+
 async def test_a_takeover_whose_lookup_fails_twice_still_posts(
     tmp_path: Path, database_url: str
 ) -> None:
