@@ -19,6 +19,7 @@ COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DIGEST_PORT=3000 \
+    DIGEST_HOST=0.0.0.0 \
     DIGEST_DATABASE_URL=sqlite+aiosqlite:////data/digest.db
 RUN mkdir -p /data && chown digest:digest /data
 VOLUME ["/data"]

@@ -17,7 +17,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.chat.execute import Context, Services, handle
+from bot.chat.execute import handle
+from bot.chat.replies import Context, Services
 from bot.ops.settings import Settings
 from bot.slack.app import SlackDeps, build_app, make_client
 from bot.slack.poster import SlackPoster
@@ -76,8 +77,12 @@ async def main() -> None:
                     ),
                     poster=SlackPoster(client),
                 )
-                runner = web.AppRunner(make_web_app(slack=build_app(deps, client),
-                                                    slack_signing_secret=SECRET))  # fmt: skip
+                app = make_web_app(
+                    slack=build_app(deps, client),
+                    slack_signing_secret=SECRET,
+                    first_time=store.first_delivery,  # the replay check, as `serve` has it
+                )
+                runner = web.AppRunner(app)
                 await runner.setup()
                 await web.TCPSite(runner, "127.0.0.1", 0).start()
                 host, port = runner.addresses[0][:2]

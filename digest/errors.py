@@ -137,6 +137,16 @@ class ServiceUnreachable(ServiceUnavailable):
     """No connection to a remote service at all (refused, no route, no DNS): often no network."""
 
 
+class PostRefused(UpstreamError):
+    """A chat platform refused a post for good (the bot left the channel, a missing scope);
+    `error` is the platform's code. Retrying the same post cannot help."""
+
+    def __init__(self, platform: str, error: str) -> None:
+        super().__init__(f"{platform} refused the post: {error}")
+        self.platform = platform
+        self.error = error
+
+
 class GitFailed(UpstreamError):
     """The git CLI failed in a way we did not expect; `detail` is its first line of stderr."""
 

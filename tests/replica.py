@@ -16,7 +16,8 @@ import json
 import os
 from datetime import datetime, timedelta
 
-from bot.chat.execute import Context, Services, handle
+from bot.chat.execute import handle
+from bot.chat.replies import Context, Services
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.store.database import Store

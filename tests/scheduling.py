@@ -7,7 +7,7 @@ memory under its run key, as the platform's message metadata would, and can be t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.delivery.parts import Part, PartKind
 from bot.delivery.poster import Post
+from bot.delivery.retry import Backoff
 from bot.delivery.scheduler import DigestScheduler
 from bot.store.database import Store
 from bot.store.records import Subscription, Target
 from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
+from digest.errors import PostRefused, ServiceUnavailable
 from digest.models import AnalyzedCommit, Commit, Digest, Language
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
@@ -29,6 +32,7 @@ from tests.gitrepo import GitRepo
 TZ = "Asia/Shanghai"
 REPO = "octo/demo"
 LEASE = timedelta(minutes=5)
+QUICK = Backoff(first=0.01, most=0.05)  # passing failures retried at once in these tests
 CHAN = Target(platform="slack", workspace="T1", channel="C1")
 DEFAULTS: dict[str, Any] = {
     "at": "09:00",
@@ -58,11 +62,17 @@ class Clock:
 
 @dataclass
 class Sent:
+    """One post as the platform keeps it: its main part, then its other parts as they came."""
+
     run_key: str
     target: Target
     digest: Digest
     notes: tuple[str, ...]
-    ids: tuple[str, ...]
+    parts: dict[str, str] = field(default_factory=dict)  # part name -> message id, in order
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.parts.values())
 
     @property
     def shas(self) -> set[str]:
@@ -73,33 +83,99 @@ class Sent:
         return sorted(c.title for c in self.digest.all_commits())
 
 
+class Killed(BaseException):
+    """The replica died here (a BaseException: nothing in the bot catches it, as with SIGKILL)."""
+
+
+class Refused(PostRefused):
+    """What the recording platform raises for a post it is told to fail (not passing)."""
+
+    def __init__(self) -> None:
+        super().__init__("recording", "the platform is unreachable")
+
+
 @dataclass
 class RecordingPoster:
+    """A post is its main part and, with `replies`, one reply per commit: each part recorded
+    under its run key, as the platform's message metadata would keep it."""
+
     platform: str = "slack"
+    replies: bool = False
     sent: list[Sent] = field(default_factory=list)
-    calls: int = 0
-    fail_calls: set[int] = field(default_factory=set)  # 1-based post_digest calls that fail
+    calls: int = 0  # posts begun (main parts sent or tried)
+    fail_calls: set[int] = field(default_factory=set)  # 1-based posts whose main part fails
+    fail_parts: dict[str, BaseException] = field(default_factory=dict)  # part name -> raise once
     lookups: list[str] = field(default_factory=list)
+    fail_lookups: int = 0  # lookups that fail (passing) before they work
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (run key, part) as sent
+    notices: list[tuple[Target, str, str]] = field(default_factory=list)
+    # Die while sending this part: after the platform kept it (`arrived`), or before.
+    kill_at: str | None = None
+    arrived: bool = True
+    before_send: Callable[[Part], Awaitable[None]] | None = None
 
-    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
-        digest, run_key, notes = post.digest, post.run_key, post.notes
-        self.calls += 1
-        if self.calls in self.fail_calls:
-            raise ConnectionError("the platform is unreachable")
-        ids = (f"{len(self.sent) + 1}.0001", f"{len(self.sent) + 1}.0002")
-        self.sent.append(Sent(run_key, target, digest, notes, ids))
-        return ids
+    def parts(self, post: Post) -> list[Part]:
+        parts = [Part("main-0", PartKind.MAIN, post)]
+        if self.replies:
+            commits = sorted(post.digest.all_commits(), key=lambda c: c.sha)
+            parts += [Part(f"reply-{c.sha[:12]}-0", PartKind.REPLY, c.sha) for c in commits]
+        return parts
 
-    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+    async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
+        if self.before_send is not None:
+            await self.before_send(part)
+        if part.name in self.fail_parts:
+            raise self.fail_parts.pop(part.name)
+        if part.name == self.kill_at:
+            self.kill_at = None
+            if not self.arrived:
+                raise Killed(part.name)
+            mid = await self._keep(target, run_key, part)
+            raise Killed(f"{part.name} ({mid} kept)")
+        return await self._keep(target, run_key, part)
+
+    async def _keep(self, target: Target, run_key: str, part: Part) -> str:
+        if part.kind == PartKind.MAIN:
+            self.calls += 1
+            if self.calls in self.fail_calls:
+                raise Refused()
+            post: Post = part.body
+            mid = f"{len(self.sent) + 1}.0001"
+            self.sent.append(Sent(run_key, target, post.digest, post.notes, {"main-0": mid}))
+            self.messages.append((run_key, part.name))
+            return mid
+        (post_sent,) = [p for p in self.sent if p.run_key == run_key and p.target == target]
+        mid = f"{post_sent.parts['main-0']}-{part.name}"
+        post_sent.parts[part.name] = mid
+        self.messages.append((run_key, part.name))
+        return mid
+
+    async def find(
+        self,
+        target: Target,
+        run_key: str,
+        parts: Sequence[Part],
+        out: Mapping[str, str],
+        since: datetime | None,
+    ) -> dict[str, str]:
         self.lookups.append(run_key)
+        if self.fail_lookups > 0:
+            self.fail_lookups -= 1
+            raise ServiceUnavailable("recording", "lookup failed")
         found = [p for p in self.sent if p.run_key == run_key and p.target == target]
-        return found[0].ids if found else None
+        return dict(found[0].parts) if found else {}
+
+    async def notify(self, target: Target, key: str, text: str) -> str:
+        self.notices.append((target, key, text))
+        return f"notice-{len(self.notices)}"
+
+    async def permalink(self, target: Target, message_id: str) -> str | None:
+        return f"https://chat.example/{target.channel}/{message_id}"
 
     def seed(self, target: Target, run_key: str, digest: Digest) -> tuple[str, ...]:
         """A post made by a replica that died before recording it."""
-        ids = ("seeded.0001",)
-        self.sent.append(Sent(run_key, target, digest, (), ids))
-        return ids
+        self.sent.append(Sent(run_key, target, digest, (), {"main-0": "seeded.0001"}))
+        return ("seeded.0001",)
 
     def periods(self) -> list[str]:
         return [p.digest.window.end.astimezone(ZoneInfo(TZ)).date().isoformat() for p in self.sent]
@@ -147,6 +223,7 @@ class World:
         **options: Any,
     ) -> DigestScheduler:
         options.setdefault("lease", LEASE)
+        options.setdefault("backoff", QUICK)
         return DigestScheduler(
             store or self.store,
             open_source or self.open_source,

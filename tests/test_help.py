@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.chat.commands import USAGE, with_prefix
-from bot.chat.execute import Context, Services, handle
+from bot.chat.execute import handle
+from bot.chat.replies import Context, Services
 from bot.cli import main
 from bot.ops.settings import Settings
 from bot.store.records import Target

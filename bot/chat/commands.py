@@ -30,8 +30,11 @@ USAGE: dict[str, str] = {
     "list": "/digest list",
     "now": "/digest now [owner/repo] [YYYY-MM-DD]",
     "ask": "/digest ask <sha> | owner/repo@<sha> | <commit URL> <question>",
+    "status": "/digest status [owner/repo]",
 }
-_OVERVIEW = "/digest <sha> | ask <sha> <question> | subscribe owner/repo [options] | list | now"
+_OVERVIEW = (
+    "/digest <sha> | ask <sha> <question> | subscribe owner/repo [options] | list | now | status"
+)
 
 
 def with_prefix(text: str, prefix: str = PREFIX) -> str:
@@ -124,4 +127,13 @@ class Ask:
     question: str
 
 
-Command: TypeAlias = Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Now | Ask
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Where the channel's digests stand: the last posted, the next due, the last failure."""
+
+    repo: str | None = None  # None: every subscription of the channel
+
+
+Command: TypeAlias = (
+    Help | Lookup | Subscribe | Unsubscribe | ListSubscriptions | Now | Ask | Status
+)

@@ -8,15 +8,11 @@ repository the channel does not follow answers exactly as a missing one does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date
 from fnmatch import fnmatchcase
 
 from bot.chat.commands import (
     MAX_REPO_CHARS,
-    PREFIX,
     USAGE,
     Ask,
     Command,
@@ -24,6 +20,7 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     Unsubscribe,
     is_local_path,
@@ -35,11 +32,11 @@ from bot.chat.commands import (
 from bot.chat.grammar import parse_command
 from bot.chat.local import clone_key, key_of, open_clone
 from bot.chat.messages import describe
+from bot.chat.replies import Context, Reply, ReplyKind, Services
+from bot.chat.status import status_lines
+from bot.delivery.status import delivery_status
 from bot.ops.settings import Settings
-from bot.store.database import Store
-from bot.store.records import Subscription, Target
-from digest.analysis.ask import Asker
-from digest.analysis.base import Analyzer
+from bot.store.records import Subscription
 from digest.errors import (
     AmbiguousSha,
     AskNeedsLLM,
@@ -51,67 +48,10 @@ from digest.errors import (
     RepoNotFound,
     UsageError,
 )
-from digest.models import AnalyzedCommit, Digest, Importance, Language, RepoRef
+from digest.models import AnalyzedCommit, Importance, Language, RepoRef
 from digest.service import build_digest
 from digest.sources.base import CommitSource
 from digest.window import day_window, resolve_tz
-
-
-class ReplyKind(StrEnum):
-    HELP = "help"
-    INFO = "info"
-    ERROR = "error"
-    ANALYSIS = "analysis"
-    SUBSCRIPTIONS = "subscriptions"
-    DIGESTS = "digests"
-    ANSWER = "answer"  # `ask`: `text` is the answer, `question` the question, `title` the commit
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the platform shows. Errors are for the asker alone (`ephemeral`)."""
-
-    kind: ReplyKind
-    text: str
-    ephemeral: bool = False
-    usage: str | None = None
-    analysis: AnalyzedCommit | None = None
-    subscriptions: tuple[Subscription, ...] = ()
-    digests: tuple[Digest, ...] = ()
-    question: str | None = None
-    title: str | None = None
-
-
-@dataclass
-class Services:
-    """What commands use, the same for every channel of a process: injected by the platform
-    layer (`digest serve`, `digest chat`, a test)."""
-
-    settings: Settings
-    store: Store
-    open_source: Callable[[str], CommitSource]
-    analyzer: Analyzer
-    clock: Callable[[], datetime]
-    on_change: Callable[[], Awaitable[None]] | None = None
-    # Told of every command (None for one that did not parse), for the metrics.
-    on_command: Callable[[str, Command | None], None] | None = None
-    # Answers `ask` questions; None when no LLM endpoint is configured.
-    asker: Asker | None = None
-    github_hosts: frozenset[str] = field(default_factory=lambda: frozenset({"github.com"}))
-    # How commands start here: "/digest " in Slack and Feishu, "" at the `digest chat` prompt.
-    prefix: str = PREFIX
-    # Whether a repository may be a local clone's path (`digest chat`; `serve` only with
-    # DIGEST_ALLOW_LOCAL_PATHS: the paths are the server's).
-    local_paths: bool = False
-
-
-@dataclass(frozen=True)
-class Context:
-    """One command's context: where it was typed, by whom, and the services it may touch."""
-
-    target: Target
-    user: str
-    services: Services
 
 
 async def handle(text: str, ctx: Context) -> Reply:
@@ -152,6 +92,8 @@ async def execute(command: Command, ctx: Context) -> Reply:
             return await _now(repo, day, ctx)
         case Ask(repo=repo, sha=sha, question=question):
             return await _ask(repo, sha, question, ctx)
+        case Status(repo=repo):
+            return await _status(repo, ctx)
 
 
 def may_subscribe(user: str, repo: RepoRef, settings: Settings) -> bool:
@@ -175,6 +117,7 @@ def _name(command: Command) -> str:
         Lookup: "lookup",
         Now: "now",
         Ask: "ask",
+        Status: "status",
     }[type(command)]
 
 
@@ -372,3 +315,30 @@ async def _now(repo: str | None, day: date | None, ctx: Context) -> Reply:
             await source.aclose()
     names = ", ".join(d.repo.full_name for d in digests)
     return Reply(ReplyKind.DIGESTS, f"Digest of {names}.", digests=tuple(digests))
+
+
+async def _status(repo: str | None, ctx: Context) -> Reply:
+    """Each subscription's last digest (with a link where the platform has one), the next one
+    due, and the last failure with what was retried."""
+    if repo is not None:
+        followed = await _followed(repo, ctx)
+        if followed is None:
+            raise NotFollowed(repo)
+        subs = [followed]
+    else:
+        subs = list(await ctx.services.store.subscriptions_for(ctx.target))
+    if not subs:
+        hint = with_prefix(USAGE["subscribe"], ctx.services.prefix)
+        return Reply(ReplyKind.STATUS, "This channel follows no repository yet: " + hint)
+    recent = await ctx.services.store.recent_runs([s.id for s in subs])
+    now = ctx.services.clock()
+    poster = ctx.services.posters.get(ctx.target.platform)
+    lines = ["Digests of this channel:"]
+    for sub in subs:
+        status = delivery_status(sub, recent.get(sub.id, []), now)
+        link = None
+        posted = status.last_posted
+        if poster is not None and posted is not None and posted.message_ids:
+            link = await poster.permalink(ctx.target, posted.message_ids[0])
+        lines += status_lines(sub, status, link, ctx.services.prefix)
+    return Reply(ReplyKind.STATUS, "\n".join(lines), subscriptions=tuple(subs))

@@ -22,6 +22,7 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     Unsubscribe,
     is_local_path,
@@ -58,7 +59,7 @@ _QUOTES = frozenset('"“”„‟«»「」『』`')  # group words (keeping th
 _SINGLE_QUOTES = "'‘’‚‛"  # removed only when they wrap a whole token or value
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help", "—help", "–help", "帮助"})
 _TOPICS = {**{name: name for name in USAGE}, "sha": "lookup", "commit": "lookup"}
-_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask")
+_COMMANDS = ("help", "subscribe", "unsubscribe", "list", "now", "ask", "status")
 
 
 def parse_command(
@@ -99,6 +100,10 @@ def parse_command(
             return ListSubscriptions()
         if command == "now":
             return _now(args, hosts, paths=local_paths)
+        if command == "status":
+            positional = _positional(args, most=1)
+            repo = _repo(positional[0], hosts, paths=local_paths) if positional else None
+            return Status(repo)
         return _lookup(head, args, hosts, paths=local_paths)
     except CommandError as exc:
         if not exc.usage:
@@ -124,6 +129,8 @@ def format_command(command: Command) -> str:
             words = ["now", typed_repo(repo or ""), day.isoformat() if day else ""]
         case Ask(repo=repo, sha=sha, question=question):
             words = ["ask", f"{typed_repo(repo)}@{sha}" if repo else sha, question]
+        case Status(repo=repo):
+            words = ["status", typed_repo(repo or "")]
     return " ".join(["/digest", *(word for word in words if word)])
 
 

@@ -31,6 +31,7 @@ from digest.errors import (
     NotAGitRepository,
     NotFollowed,
     NothingToServe,
+    PostRefused,
     QuestionTooLong,
     RateLimited,
     RepoNotFound,
@@ -150,6 +151,11 @@ def describe(error: DigestError, prefix: str | None = PREFIX) -> str:
             setting = f" and {_SETTING[service]}" if service in _SETTING else ""
             local = ", or give the path of a local clone instead" if service == "GitHub" else ""
             return f"{service} did not answer (no network?): check the connection{setting}{local}."
+        case PostRefused(platform=platform, error=code):
+            return (
+                f"{platform} refused the post ({redact(code)}): check that the bot is still "
+                "in the channel and has the scopes it needs."
+            )
         case ServiceUnavailable(service=service, detail=detail):
             why = f" ({redact(detail)})" if detail else ""
             return f"{service} is not answering properly{why}; try again later."
@@ -237,6 +243,14 @@ def describe(error: DigestError, prefix: str | None = PREFIX) -> str:
             return f"Invalid input: {error}."
         case _:
             return f"The digest could not be made: {type(error).__name__}."
+
+
+def explain_failure(error: BaseException) -> str:
+    """Why a scheduled digest could not be made or posted, in one sentence (the notice in its
+    channel, and `/digest status`); an error we did not name says only its kind."""
+    if isinstance(error, DigestError):
+        return describe(error)
+    return f"An internal error ({type(error).__name__}) stopped it."
 
 
 def exit_status(error: DigestError) -> int:

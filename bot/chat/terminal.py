@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import getpass
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot.chat.commands import is_local_path, typed_repo
-from bot.chat.execute import Context, Reply, ReplyKind, Services, execute, handle
+from bot.chat.execute import execute, handle
 from bot.chat.grammar import parse_command
+from bot.chat.replies import Context, Reply, ReplyKind, Services
+from bot.delivery.parts import Part, PartKind, part_key
 from bot.delivery.poster import Post
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
@@ -29,28 +31,50 @@ from digest.sources.base import CommitSource
 PROMPT = "digest> "
 GREETING = (
     "Commit Digest chat: the bot's commands without the /digest prefix (help, subscribe "
-    "owner/repo or ./path, list, now, <sha>, ask <sha> <question>); quit or Ctrl-D to leave."
+    "owner/repo or ./path, list, now, status, <sha>, ask <sha> <question>); quit or Ctrl-D to leave."
 )
 
 
 class TerminalPoster:
-    """Scheduled digests go to the terminal; a terminal cannot be searched, so a post after a
-    crash between printing and recording is printed again."""
+    """Scheduled digests go to the terminal, as one part; a terminal cannot be searched, so a
+    post after a crash between printing and recording is printed again."""
 
     platform = "terminal"
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
 
-    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
+    def parts(self, post: Post) -> list[Part]:
         lines = [f"\n📰 scheduled digest · {post.digest.repo.full_name} · {post.run_key}"]
         lines += [f"   {note}" for note in post.notes]
-        self._out.write("\n".join(lines) + "\n" + render_markdown(post.digest) + "\n")
-        self._out.flush()
-        return (post.run_key,)
+        return [
+            Part("main-0", PartKind.MAIN, "\n".join(lines) + "\n" + render_markdown(post.digest))
+        ]
 
-    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+    async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
+        self._write(str(part.body))
+        return part_key(run_key, part.name)
+
+    async def find(
+        self,
+        target: Target,
+        run_key: str,
+        parts: Sequence[Part],
+        out: Mapping[str, str],
+        since: datetime | None,
+    ) -> dict[str, str]:
+        return {}
+
+    async def notify(self, target: Target, key: str, text: str) -> str:
+        self._write(f"\n{text}")
+        return key
+
+    async def permalink(self, target: Target, message_id: str) -> str | None:
         return None
+
+    def _write(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
 
 
 def render_reply(reply: Reply) -> str:

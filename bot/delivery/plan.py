@@ -101,11 +101,16 @@ async def make_plan(
     now: datetime,
     cursor: Cursor | None,
     runs: Sequence[DigestRun],
+    head: str | None = None,
 ) -> Plan:
-    """Read the branch once and split what it brought between `fires` (oldest first)."""
+    """Read the branch once and split what it brought between `fires` (oldest first).
+
+    `head`: the head to read up to instead of the branch's, for a run resumed half-posted (its
+    remaining parts must show what its first ones showed, whatever landed since).
+    """
     repo = await source.repo()
     branch = sub.branch or await source.default_branch()
-    head = await source.head(branch)
+    head = head or await source.head(branch)
     since = since_for(sub, runs, fires[0])
     windows = tuple(
         window_between(since if i == 0 else fires[i - 1], fire, sub.tz)

@@ -5,12 +5,17 @@ the database (the one truth: a subscription made through another replica is sche
 within a minute) and runs whatever is still due — catch-up after downtime, runs whose claim
 expired on a replica that died. Jobs live in memory: replicas share nothing but the database,
 where the run claims make each digest go out once.
+
+A replica holds at most `max_claims` runs at once, so the replicas share a busy minute and one
+crash delays few channels. A run held elsewhere (or waiting for its retry) is looked at again
+the moment its lease ends, not at the next tick: a dead replica's runs move within a lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -22,9 +27,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from bot.delivery.notices import plain_reason
 from bot.delivery.poster import Poster
-from bot.delivery.run import Outcome, Runner, RunOutcome, short_error
+from bot.delivery.retry import Backoff
+from bot.delivery.run import Outcome, Runner, RunOutcome
 from bot.delivery.schedule import due_fires, period_of
+from bot.ops.logs import short_error
 from bot.store.database import Store
 from bot.store.records import Subscription
 from digest.analysis.base import Analyzer
@@ -67,13 +75,15 @@ class DigestScheduler:
         *,
         clock: Callable[[], datetime],
         replica: str,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(seconds=60),
         max_catch_up: int = 3,
         max_attempts: int = 3,
         concurrency: int = 8,
-        parallel: int = 4,
+        max_claims: int = 3,
         tick: timedelta = timedelta(minutes=1),
         misfire_grace: timedelta = timedelta(hours=1),
+        backoff: Backoff | None = None,
+        explain: Callable[[BaseException], str] = plain_reason,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -88,8 +98,10 @@ class DigestScheduler:
             lease=lease,
             max_attempts=max_attempts,
             concurrency=concurrency,
+            backoff=backoff,
+            explain=explain,
         )
-        self._parallel = max(1, parallel)
+        self._claims = asyncio.Semaphore(max(1, max_claims))
         self._tick_every = tick
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -106,6 +118,7 @@ class DigestScheduler:
         self._settled: dict[int, str] = {}
         self._busy: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._rechecks: dict[int, asyncio.Task[Any]] = {}  # subscription id -> a pending look
         self._reconciling = asyncio.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -127,6 +140,7 @@ class DigestScheduler:
         """Stop scheduling; runs in flight are cancelled and their claims left to expire."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self._rechecks.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -195,7 +209,8 @@ class DigestScheduler:
 
     async def run_subscription(self, sub: Subscription, fire: datetime) -> RunOutcome:
         """Run one fire of one subscription, whatever else is due."""
-        outcomes = await self.runner.run_batch(sub, [fire], self.clock())
+        async with self._claims:
+            outcomes = await self.runner.run_batch(sub, [fire], self.clock())
         return outcomes[0]
 
     async def run_due(self, sub: Subscription, now: datetime) -> list[RunOutcome]:
@@ -206,11 +221,13 @@ class DigestScheduler:
         async with lock:
             try:
                 return await self._run_due(sub, now)
-            except Exception as exc:  # the database went away: the next tick tries again
+            except Exception as exc:  # the database went away: looked at again soon
                 log.warning("digests of subscription %s: %s", sub.id, short_error(exc))
                 fires = due_fires(sub, self._settled.get(sub.id), now, self.max_catch_up)
                 period = period_of(sub, fires[0]) if fires else ""
-                return [RunOutcome(sub.id, period, Outcome.RETRY_LATER, detail=short_error(exc))]
+                outcome = RunOutcome(sub.id, period, Outcome.RETRY_LATER, detail=short_error(exc))
+                self._recheck_later(sub.id, [outcome])
+                return [outcome]
 
     async def _run_due(self, sub: Subscription, now: datetime) -> list[RunOutcome]:
         if not due_fires(sub, self._settled.get(sub.id), now, self.max_catch_up):
@@ -222,10 +239,12 @@ class DigestScheduler:
         fires = due_fires(sub, self._settled.get(sub.id), now, self.max_catch_up)
         if not fires:
             return []
-        outcomes = await self.runner.run_batch(sub, fires, now)
+        async with self._claims:  # at most max_claims runs held by this replica at once
+            outcomes = await self.runner.run_batch(sub, fires, now)
         for outcome in outcomes:
             if outcome.settled:
                 self._settle(sub.id, outcome.period)
+        self._recheck_later(sub.id, outcomes)
         return outcomes
 
     def _settle(self, subscription_id: int, period: str) -> None:
@@ -234,21 +253,43 @@ class DigestScheduler:
             self._settled[subscription_id] = period
 
     async def _run_all(self, subs: list[Subscription], now: datetime) -> list[RunOutcome]:
-        gate = asyncio.Semaphore(self._parallel)
-
-        async def one(sub: Subscription) -> list[RunOutcome]:
-            async with gate:
-                return await self.run_due(sub, now)
-
-        results = await asyncio.gather(*(one(s) for s in subs))
+        results = await asyncio.gather(*(self.run_due(s, now) for s in subs))
         return [outcome for outcomes in results for outcome in outcomes]
+
+    def _recheck_later(self, subscription_id: int, outcomes: list[RunOutcome]) -> None:
+        """Look at the subscription again when the run it could not finish may be claimed:
+        the end of the holder's lease, or the retry time of a failed attempt; soon, when the
+        database was away."""
+        if not self._scheduler.running or not outcomes or outcomes[-1].settled:
+            return
+        last = outcomes[-1]
+        if last.retry_at is not None:
+            wait = (last.retry_at - self.clock()).total_seconds()
+        elif last.outcome == Outcome.RETRY_LATER or last.detail == "lease lost":
+            wait = min(5.0, self._tick_every.total_seconds())
+        else:
+            return
+        # Past the tick the tick looks anyway; a moment after the lease, as clocks differ.
+        wait = max(0.0, wait) + random.uniform(0.2, 1.0)  # noqa: S311 (jitter, not secrecy)
+        if wait > self._tick_every.total_seconds() or subscription_id in self._rechecks:
+            return
+        self._rechecks[subscription_id] = self._spawn(self._recheck(subscription_id, wait))
+
+    async def _recheck(self, subscription_id: int, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            self._rechecks.pop(subscription_id, None)
+        await self._on_cron(subscription_id)
 
     async def _on_cron(self, subscription_id: int) -> None:
         """A subscription's time came: read it afresh (it may have changed or gone), run it."""
         try:
             sub = await self.store.get_subscription(subscription_id)
-        except Exception as exc:
+        except Exception as exc:  # the database is away: look again soon
             log.warning("cron of subscription %s: %s", subscription_id, short_error(exc))
+            again = RunOutcome(subscription_id, "", Outcome.RETRY_LATER, detail=short_error(exc))
+            self._recheck_later(subscription_id, [again])
             return
         if sub is not None:
             await self.run_due(sub, self.clock())
@@ -265,7 +306,8 @@ class DigestScheduler:
         if subs is not None:
             await self._run_all(subs, self.clock())
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task

@@ -1,8 +1,10 @@
 """The Feishu bot: a checked callback -> Command / button -> Reply -> a reply to the message.
 
 Events are the same whether they came over the HTTP callback (bot/web/app.py) or the long connection
-(bot/feishu/longconn.py): each is de-duplicated by its event id in the store, since Feishu
-re-delivers, then handled off the request path so Feishu gets its answer at once.
+(bot/feishu/longconn.py): each is de-duplicated in the store, by its event id and, for a message,
+by its message id too (Feishu re-delivers a message under a new event id, and its docs say to
+de-duplicate messages on `message_id`), then handled off the request path so Feishu gets its
+answer at once.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.chat.execute import handle
+from bot.chat.replies import Context, Reply, ReplyKind, Services
 from bot.delivery.poster import Post
 from bot.feishu.cards import analysis_cards, reply_cards
 from bot.feishu.client import FeishuClient
 from bot.feishu.poster import FeishuPoster, message_uuid
+from bot.ops.logs import short_error
 from bot.store.records import Target
 
 log = logging.getLogger(__name__)
@@ -45,11 +49,21 @@ class FeishuBot:
         self, event_type: str, event_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """Take a checked event: the answer for Feishu now, the work in the background."""
-        if not await self.deps.services.store.first_delivery(f"feishu:{event_id}"):
+        store = self.deps.services.store
+        if not await store.first_delivery(f"feishu:{event_id}"):
             return {}
         tenant = str((payload.get("header") or {}).get("tenant_key") or "")
         if event_type == "im.message.receive_v1":
-            self._spawn(self.on_message(payload.get("event") or {}, tenant))
+            event = payload.get("event") or {}
+            message_id = str((event.get("message") or {}).get("message_id") or "")
+            if message_id and not await store.first_delivery(f"feishu-message:{message_id}"):
+                log.info(
+                    "Feishu message %s re-delivered under event %s: answered once",
+                    message_id,
+                    event_id,
+                )
+                return {}
+            self._spawn(self.on_message(event, tenant))
             return {}
         if event_type == "card.action.trigger":
             event = payload.get("event") or {}
@@ -62,7 +76,7 @@ class FeishuBot:
             try:
                 await work
             except Exception as exc:  # one log line; the user saw the ack already
-                log.warning("Feishu event failed: %s", type(exc).__name__)
+                log.warning("Feishu event failed: %s", short_error(exc))
 
         task = asyncio.get_running_loop().create_task(guarded())
         self.deps.tasks.add(task)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from bot.chat.execute import Reply, ReplyKind
+from bot.chat.replies import Reply, ReplyKind
 from bot.feishu.card_parts import (
     Card,
     Column,
@@ -42,7 +42,7 @@ from digest.render import detail
 from digest.render.i18n import FOLDED_EMOJI, Labels, labels, stats_sentence
 from digest.render.layout import Item, footer_lines, layout, local
 
-__all__ = ["Card", "analysis_cards", "card_json", "digest_cards", "reply_cards"]
+__all__ = ["Card", "analysis_cards", "card_json", "digest_cards", "notice_card", "reply_cards"]
 
 HEADER_TITLE = 150  # characters of a card header's title
 PANEL_TITLE = 200  # characters of a panel's title; a longer commit title is repeated inside
@@ -248,6 +248,7 @@ _REPLY_TEMPLATE = {
     ReplyKind.DIGESTS: "blue",
     ReplyKind.ANALYSIS: "blue",
     ReplyKind.ANSWER: "blue",
+    ReplyKind.STATUS: "blue",
 }
 
 
@@ -279,3 +280,17 @@ def reply_cards(reply: Reply) -> list[Card]:
         continued=labels("en").continued,
         summary=truncate(plain(text), SUMMARY),
     )
+
+
+def notice_card(text: str) -> Card:
+    """A short notice in the chat (a digest that could not be posted), as plain text."""
+    units = [[element] for element in plain_divs(plain(text, multiline=True) or "-")]
+    (card,) = pack_cards(
+        units,
+        title=BOT_TITLE,
+        template="red",
+        subtitle=None,
+        continued=labels("en").continued,
+        summary=truncate(plain(text), SUMMARY),
+    )
+    return card

@@ -36,12 +36,24 @@ UUID_MAX = 50
 
 
 class FeishuFailed(ServiceUnavailable):
-    """Feishu kept answering with an error code; `code` is Feishu's."""
+    """Feishu kept answering with an error code; `code` is Feishu's (-1: no answer at all)."""
 
-    def __init__(self, code: int, msg: str) -> None:
+    def __init__(self, code: int, msg: str, status: int = 0) -> None:
         super().__init__("Feishu", f"code {code}")
         self.code = code
         self.msg = msg
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: no answer, a rate limit or a server error. A refusal
+        (the bot left the chat, a bad card) is not."""
+        return (
+            self.code == -1
+            or self.code in RATE_LIMITED
+            or self.status in (429,)
+            or (self.status >= 500)
+        )
 
 
 class FeishuClient:
@@ -132,20 +144,20 @@ class FeishuClient:
 
     async def _call(self, call: Callable[[], Any]) -> Any:
         delay = 0.5
-        last: tuple[int, str] = (0, "")
+        last: tuple[int, str, int] = (0, "", 0)
         for attempt in range(self._attempts):
             try:
                 response = await asyncio.to_thread(call)
             except Exception as exc:  # a non-JSON 5xx page, a connection error
-                last = (-1, type(exc).__name__)
+                last = (-1, type(exc).__name__, 0)
                 await self._sleep(min(delay, self._max_wait))
                 delay *= 2
                 continue
             code = int(getattr(response, "code", -1) or 0)
             if code == 0:
                 return response.data
-            last = (code, str(getattr(response, "msg", "")))
             status = _status(response)
+            last = (code, str(getattr(response, "msg", "")), status)
             if code in BAD_TOKEN and attempt == 0:
                 TokenManager.cache.set(f"self_tenant_token:{self._app_id}", "", 0)
                 continue

@@ -49,6 +49,7 @@ from lark_oapi.ws.model import Response  # type: ignore[import-untyped]
 
 from bot.feishu.bot import FeishuBot
 from bot.feishu.client import FeishuFailed
+from bot.ops.logs import short_error
 from bot.ops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -162,16 +163,16 @@ class LongConnection:
                 log.error("Feishu refused the long connection (code %s)", exc.code)
         except RuntimeError as exc:
             if _STOPPED not in str(exc):
-                log.error("The Feishu long connection failed: %s", type(exc).__name__)
+                log.error("The Feishu long connection failed: %s", short_error(exc))
         except Exception as exc:
             if not self._stopping:
-                log.error("The Feishu long connection failed: %s", type(exc).__name__)
+                log.error("The Feishu long connection failed: %s", short_error(exc))
         finally:
             self._settled.set()
             try:
                 self._close(loop)
             except Exception as exc:  # never a traceback from this thread on shutdown
-                log.debug("closing the Feishu long connection: %s", type(exc).__name__)
+                log.debug("closing the Feishu long connection: %s", short_error(exc))
 
     def _close(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what the SDK left running, close the websocket cleanly, close the loop."""
@@ -189,7 +190,7 @@ class LongConnection:
             try:
                 loop.run_until_complete(asyncio.wait_for(client.close(), 2.0))
             except Exception as exc:
-                log.debug("closing the Feishu websocket: %s", type(exc).__name__)
+                log.debug("closing the Feishu websocket: %s", short_error(exc))
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
@@ -229,7 +230,7 @@ class LongConnection:
             log.warning("A Feishu message event took over %.0f s to accept", self._event_wait)
             raise
         except Exception as exc:
-            log.warning("A Feishu message event was not accepted: %s", type(exc).__name__)
+            log.warning("A Feishu message event was not accepted: %s", short_error(exc))
             raise
 
     def _on_card_action(self, data: Any) -> Any:
@@ -239,7 +240,7 @@ class LongConnection:
         except concurrent.futures.TimeoutError:  # accept goes on: say it is under way
             answer = {"toast": dict(WORKING_TOAST)}
         except Exception as exc:
-            log.warning("A Feishu card action was not accepted: %s", type(exc).__name__)
+            log.warning("A Feishu card action was not accepted: %s", short_error(exc))
             answer = {"toast": dict(FAILED_TOAST)}
         return P2CardActionTriggerResponse(answer)
 
@@ -286,7 +287,7 @@ class _WsClient(lark.ws.Client):  # type: ignore[misc]
             if result is not None:
                 response.data = base64.b64encode(lark.JSON.marshal(result).encode())
         except Exception as exc:
-            log.warning("A Feishu card frame failed: %s", type(exc).__name__)
+            log.warning("A Feishu card frame failed: %s", short_error(exc))
             response = Response(code=http.HTTPStatus.INTERNAL_SERVER_ERROR)
         header = frame.headers.add()
         header.key, header.value = HEADER_BIZ_RT, str(int((time.monotonic() - started) * 1000))

@@ -1,17 +1,24 @@
-"""The daily post on Feishu: interactive cards, then the Markdown report as a file in reply.
+"""The daily post on Feishu, as parts: the interactive cards, then the Markdown report as a file
+in reply to the first card.
 
-Feishu de-duplicates message creation by `uuid` for an hour, so every card carries one derived
-from the run key: a replica that takes over a run within its lease posts the same messages again
-and Feishu hands back the first ones instead of posting twice.
+Feishu has no search by a key we choose, but it de-duplicates message creation by `uuid` for an
+hour: every part carries one derived from its key, so a replica that takes over a run sends the
+parts it does not know to be out, and for those that were out Feishu hands back the first
+message instead of posting again. The store records each part as it goes out, so only the one
+part in flight at a crash depends on that hour.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from bot.delivery.links import report_name
+from bot.delivery.parts import Part, PartKind
 from bot.delivery.poster import ChatPoster, Post
-from bot.feishu.cards import digest_cards
+from bot.feishu.cards import digest_cards, notice_card
 from bot.feishu.client import FeishuClient
 from bot.store.records import Target
 from digest.render.markdown import render_markdown
@@ -22,33 +29,53 @@ def message_uuid(run_key: str, part: str) -> str:
     return hashlib.sha256(f"{run_key}/{part}".encode()).hexdigest()[:40]
 
 
+@dataclass(frozen=True)
+class ReportFile:
+    name: str
+    content: bytes
+
+
 class FeishuPoster(ChatPoster[FeishuClient]):
     platform = "feishu"
 
-    async def post_digest(self, target: Target, post: Post) -> tuple[str, ...]:
-        digest, run_key = post.digest, post.run_key
+    def parts(self, post: Post) -> list[Part]:
+        digest = post.digest
         url = self.links.report_url(digest)
         cards = digest_cards(
             digest,
             report_url=url,
             min_importance=post.min_importance,
             notes=post.notes,
-            run_key=run_key,
+            run_key=post.run_key,
         )
-        ids: list[str] = []
-        for n, card in enumerate(cards):
-            uuid = message_uuid(run_key, f"card-{n}")
-            ids.append(await self.client.send(target.channel, "interactive", card, uuid=uuid))
+        parts = [Part(f"card-{n}", PartKind.MAIN, card) for n, card in enumerate(cards)]
         if url is None:
-            markdown = render_markdown(digest).encode("utf-8")
-            key = await self.client.upload_file(report_name(digest), markdown)
-            ids.append(
-                await self.client.reply(
-                    ids[0], "file", {"file_key": key}, uuid=message_uuid(run_key, "file")
-                )
-            )
-        return tuple(ids)
+            report = ReportFile(report_name(digest), render_markdown(digest).encode("utf-8"))
+            parts.append(Part("file", PartKind.FILE, report))
+        return parts
 
-    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
-        # Nothing to search: posting again with the same uuids returns the first messages.
-        return None
+    async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
+        uuid = message_uuid(run_key, part.name)
+        if part.kind == PartKind.MAIN:
+            return await self.client.send(target.channel, "interactive", part.body, uuid=uuid)
+        first = out.get("card-0")
+        if first is None:
+            raise ValueError(f"part {part.name} replies to the first card")
+        report: ReportFile = part.body
+        key = await self.client.upload_file(report.name, report.content)
+        return await self.client.reply(first, "file", {"file_key": key}, uuid=uuid)
+
+    async def find(
+        self,
+        target: Target,
+        run_key: str,
+        parts: Sequence[Part],
+        out: Mapping[str, str],
+        since: datetime | None,
+    ) -> dict[str, str]:
+        # Nothing to search: a part sent again with its uuid returns the first message.
+        return {}
+
+    async def notify(self, target: Target, key: str, text: str) -> str:
+        uuid = message_uuid(key, "notice")
+        return await self.client.send(target.channel, "interactive", notice_card(text), uuid=uuid)

@@ -99,6 +99,14 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 _MARK = "_digest_redacted"
 
 
+def short_error(exc: BaseException) -> str:
+    """`Type: first line`, redacted and bounded: an error as a log line (and a run row) tells
+    it, never a bare class name, never a secret."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return redact(text)[:300]
+
+
 def secret_forms(secret: str) -> tuple[str, ...]:
     """`secret` as it may appear in text: itself, URL-encoded, JSON-escaped, and base64 (the
     stretch of each base64 alignment that depends on the secret alone)."""

@@ -14,7 +14,16 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from bot.chat.commands import Command, Help, ListSubscriptions, Lookup, Now, Subscribe, Unsubscribe
+from bot.chat.commands import (
+    Command,
+    Help,
+    ListSubscriptions,
+    Lookup,
+    Now,
+    Status,
+    Subscribe,
+    Unsubscribe,
+)
 from bot.delivery.run import Outcome, RunOutcome
 from bot.store.records import Subscription
 from digest.analysis.base import Analyzer, Summarizer
@@ -41,8 +50,10 @@ _KINDS: dict[type, str] = {
     ListSubscriptions: "list",
     Lookup: "lookup",
     Now: "now",
+    Status: "status",
 }
 COMMAND_KINDS = (*_KINDS.values(), "invalid")
+DELIVERY_EVENTS = ("takeover", "part-found", "resumed", "part-sent", "retry", "notice")
 
 
 def command_kind(command: Command | None) -> str:
@@ -134,6 +145,16 @@ class Metrics:
             ["platform", "kind"],
             registry=r,
         )
+        self.delivery = Counter(
+            "digest_delivery_events",
+            "What delivery met on the way: takeover (a dead replica's run taken over), "
+            "part-found (a part found out already), resumed (a post taken up half-way), "
+            "part-sent, retry (a passing failure retried), notice (a run gave up and said so).",
+            ["event"],
+            registry=r,
+        )
+        for event in DELIVERY_EVENTS:
+            self.delivery.labels(event)
         for outcome in Outcome:
             self.runs.labels(outcome.value)
         for platform in platforms:
@@ -150,6 +171,9 @@ class Metrics:
 
     def run_started(self, sub: Subscription, fire: datetime, started: datetime) -> None:
         self.scheduler_lag.observe(max(0.0, (started - fire).total_seconds()))
+
+    def delivery_event(self, sub: Subscription, event: str, count: int = 1) -> None:
+        self.delivery.labels(event).inc(count)
 
     def run_finished(self, sub: Subscription, outcome: RunOutcome) -> None:
         self.runs.labels(outcome.outcome.value).inc()

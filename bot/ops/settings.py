@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -13,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from digest.analysis.endpoint import EndpointShapeError, parse_endpoint
 from digest.errors import UnknownTimeZone
 from digest.window import resolve_tz
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
 
 # A SQLite file in the working directory; postgresql+asyncpg://... for several replicas.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///digest.db"
@@ -81,6 +85,18 @@ class Settings(BaseSettings):
     # Signs /reports links of private repositories (without it they are not linked at all).
     digest_report_key: SecretStr | None = None
     digest_port: int = Field(default=3000, ge=1, le=65535)
+    # The address `digest serve` listens on: loopback unless told (the Docker image says
+    # 0.0.0.0), so a bot on a laptop or behind a proxy on the same host is not exposed.
+    digest_host: str = "127.0.0.1"
+    # Seconds a client has to send a request's headers and body, each request; then closed.
+    digest_http_read_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Connections open at once; past it the oldest idle one is closed to admit the new one.
+    digest_http_max_connections: int = Field(default=1000, ge=10, le=100_000)
+    # A digest run's claim: renewed every third of it while the run works; a dead replica's
+    # runs move to another within about this long.
+    digest_lease_seconds: float = Field(default=60.0, ge=3, le=3600)
+    # Runs one replica holds at once, so that replicas share a busy minute.
+    digest_max_claims: int = Field(default=3, ge=1, le=100)
 
     digest_language: Literal["zh", "en"] = "zh"
     digest_timezone: str = "Asia/Shanghai"
@@ -180,6 +196,18 @@ class Settings(BaseSettings):
         if self.github_app_id is None or self.github_app_private_key is None:
             return None
         return self.github_app_id, self.github_app_private_key.get_secret_value()
+
+    @field_validator("digest_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        text = value.strip()
+        try:
+            return str(ipaddress.ip_address(text.strip("[]")))
+        except ValueError:
+            pass
+        if not _HOSTNAME.fullmatch(text):
+            raise ValueError("must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name")
+        return text
 
     @field_validator("digest_database_url")
     @classmethod

@@ -25,12 +25,15 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     Unsubscribe,
 )
-from bot.chat.execute import Context, Reply, ReplyKind, Services, handle
+from bot.chat.execute import handle
 from bot.chat.grammar import parse_command as parse
+from bot.chat.replies import Context, Reply, ReplyKind, Services
 from bot.delivery.poster import Post
+from bot.ops.logs import short_error
 from bot.ops.settings import Settings
 from bot.slack.blocks import Message, reply_messages
 from bot.slack.poster import SlackPoster
@@ -83,6 +86,8 @@ def ack_text(text: str) -> str:
             return "📖 Commit Digest help follows."
         case Ask(sha=sha):
             return f"🤔 Reading {sha[:12]} to answer your question…"
+        case Status():
+            return "⏳ Checking this channel's digests…"
     return "⏳ Working on it…"
 
 
@@ -110,7 +115,7 @@ def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
             reply = await handle(text, ctx)
             await deliver(reply, target, respond, deps.poster)
         except Exception as exc:  # one line for the user; the details in our log only
-            log.warning("/digest failed: %s", type(exc).__name__)
+            log.warning("/digest failed: %s", short_error(exc))
             await respond(
                 text="Sorry, that failed on our side; please try again.",
                 response_type="ephemeral",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.slack.escape import escape_text, link, plain_text, slack_len, truncate
@@ -48,10 +48,15 @@ AUTHOR_CELL = 60
 
 @dataclass(frozen=True)
 class DigestPost:
-    """The main post (several messages only when it does not fit one) and its thread replies."""
+    """The main post (several messages only when it does not fit one) and its thread replies.
+
+    `thread_names[i]` names `thread[i]` by its commit, `reply-<sha>-<n>`: stable whatever else
+    the digest holds, so a post resumed after a crash knows which replies are out.
+    """
 
     main: list[Message]
     thread: list[Message]
+    thread_names: list[str] = field(default_factory=list)
 
 
 def digest_messages(
@@ -88,15 +93,15 @@ def digest_messages(
     units.append(contexts(_tail(digest, detailed, min_importance, lab, report_url)))
     fallback = escape_text(f"{_title_line(digest, lab)}: {stats}")
     main = as_messages(pack(units), fallback, lab.continued)
-    thread = [
-        message
-        for item in detailed
-        if item.entry is not None
-        for message in analysis_blocks(
-            item.entry, language=digest.language, short_sha=item.short_sha
-        )
-    ]
-    return DigestPost(main=main, thread=thread)
+    thread: list[Message] = []
+    names: list[str] = []
+    for item in detailed:
+        if item.entry is None:
+            continue
+        replies = analysis_blocks(item.entry, language=digest.language, short_sha=item.short_sha)
+        thread += replies
+        names += [f"reply-{item.commit.sha[:12]}-{n}" for n in range(len(replies))]
+    return DigestPost(main=main, thread=thread, thread_names=names)
 
 
 def _title_line(digest: Digest, lab: Labels) -> str:

@@ -8,7 +8,7 @@ commit's section in the report.
 
 from __future__ import annotations
 
-from bot.chat.execute import Reply, ReplyKind
+from bot.chat.replies import Reply, ReplyKind
 from bot.slack.escape import (
     code,
     escape_code,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store import migrations
 from bot.store.capabilities import CapabilityRecords
 from bot.store.channels import ChannelStore
+from bot.store.health import DatabaseHealth
+from bot.store.runs import RunStore
 from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
 from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
@@ -40,11 +44,18 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-class Store(ChannelStore, CapabilityRecords):
+class Store(ChannelStore, RunStore, CapabilityRecords):
     """One engine per process; every method is a short transaction."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        self.health = DatabaseHealth()
+        self.health.attach(engine)
+        self._next_purge: datetime | None = None
+        # SQLite has one writer at a time: inbound checks of this process take turns here.
+        self._inbound_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         source = clock or (lambda: datetime.now(UTC))
         # Stored in UTC always: SQLite keeps a datetime's wall time and drops its offset.
         self._now = lambda: source().astimezone(UTC)
@@ -184,16 +195,25 @@ class Store(ChannelStore, CapabilityRecords):
     # -- inbound de-duplication --
 
     async def first_delivery(self, key: str, *, keep: timedelta = timedelta(days=1)) -> bool:
-        """True the first time `key` (a platform's event id) is seen by any replica."""
+        """True the first time `key` (an event id, a message id, a request signature) is seen
+        by any replica. Keys older than `keep` are forgotten, a minute's worth at a time.
+
+        It runs before every inbound request is acknowledged, so it is one short insert: on
+        SQLite (one writer at a time) this process's inserts queue here rather than in SQLite's
+        busy handler, which sleeps in steps that a burst of requests would feel.
+        """
         now = self._now()
         statement = (
             self._insert(inbound_events)
             .values(key=key[:200], seen_at=now)
             .on_conflict_do_nothing(index_elements=["key"])
         )
-        async with self.engine.begin() as conn:
+        purge = self._next_purge is None or now >= self._next_purge
+        if purge:
+            self._next_purge = now + timedelta(minutes=1)
+        async with self._inbound_lock, self.engine.begin() as conn:
             fresh = (await conn.execute(statement)).rowcount == 1
-            if fresh:  # forget old keys now and then, in the same short transaction
+            if purge:
                 await conn.execute(
                     inbound_events.delete().where(inbound_events.c.seen_at < now - keep)
                 )

@@ -180,6 +180,36 @@ def m006_llm_capabilities(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def m007_delivery_parts(conn: Connection) -> None:
+    """Delivery a post at a time: the parts of each run that are out (so a takeover resumes
+    at the first missing one), and per run its failed attempts (which alone lead to giving
+    up), takeovers (crashes, which never do), passing retries and when it was posted."""
+    timestamp = sa.DateTime(timezone=True).compile(dialect=conn.dialect)
+    for column, kind in (
+        ("failures", "INTEGER NOT NULL DEFAULT 0"),
+        ("takeovers", "INTEGER NOT NULL DEFAULT 0"),
+        ("retries", "INTEGER NOT NULL DEFAULT 0"),
+        ("posted_at", timestamp),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE digest_runs ADD COLUMN {column} {kind}"))
+    meta = sa.MetaData()
+    sa.Table("digest_runs", meta, sa.Column("id", sa.Integer, primary_key=True))
+    parts = sa.Table(
+        "digest_parts",
+        meta,
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("digest_runs.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("message_id", sa.String(200), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    parts.create(conn)
+
+
 def m008_subscription_paths(conn: Connection) -> None:
     """A subscription's repository may be a local clone's absolute path (`digest chat`, or
     `serve` with DIGEST_ALLOW_LOCAL_PATHS): room for 1,024 characters instead of owner/name's
@@ -195,6 +225,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("004_inbound_events", m004_inbound_events),
     ("005_answers", m005_answers),
     ("006_llm_capabilities", m006_llm_capabilities),
+    ("007_delivery_parts", m007_delivery_parts),
     ("008_subscription_paths", m008_subscription_paths),
 ]
 

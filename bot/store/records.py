@@ -54,19 +54,26 @@ class RunState(StrEnum):
 
 
 class DigestRun(Record):
+    """One (subscription, period) digest. `owner` is "" while no replica holds it (after a
+    failed attempt, until `lease_until`, when it may be tried again)."""
+
     id: int
     subscription_id: int
     period: str  # the local date of the scheduled post, YYYY-MM-DD
     state: RunState
     owner: str
     lease_until: datetime
-    attempts: int
-    message_ids: tuple[str, ...]
-    error: str | None
+    attempts: int  # claims made, takeovers and retries included
+    message_ids: tuple[str, ...]  # of the parts out, in the post's order (the main post first)
+    error: str | None  # the last failure, passing (retried) or not
     base_sha: str | None
     head_sha: str | None
     created_at: datetime
     updated_at: datetime
+    failures: int = 0  # attempts whose own work failed: these, and only these, lead to giving up
+    takeovers: int = 0  # claims taken from a replica whose lease ran out (a crash, not a failure)
+    retries: int = 0  # passing failures retried inside attempts (a lookup, the database away)
+    posted_at: datetime | None = None  # when the last part went out
 
 
 class Cursor(Record):

@@ -80,7 +80,20 @@ digest_runs = sa.Table(
     sa.Column("head_sha", sa.String(40)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("takeovers", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("posted_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("subscription_id", "period", name="uq_run_period"),
+)
+
+digest_parts = sa.Table(
+    "digest_parts",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("digest_runs.id"), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("message_id", sa.String(200), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 cursors = sa.Table(

@@ -1,8 +1,8 @@
 """The HTTP side of the bot (aiohttp): /slack/events, /feishu/events, /healthz, /readyz, /metrics.
 
-Slack requests are verified twice over: Bolt checks the signature and its 5-minute window, and in
-front of it a replay guard refuses a correctly signed request it has already seen, so a captured
-request cannot be played again within the window.
+Slack requests are verified twice over: the signature and its 5-minute window, and a replay check
+in the store, shared by every replica and kept across restarts, that refuses a correctly signed
+request already seen: a captured request cannot be played again, to this replica or another.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
@@ -21,43 +20,25 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.feishu.bot import FeishuBot
 from bot.feishu.callbacks import CallbackRejected, parse_callback
+from bot.ops.logs import short_error
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.store.database import Store
+from bot.web.limits import ConnectionGate
 from bot.web.reports import ReportDeps, report_routes
 
 log = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 60 * 5
 READY_TIMEOUT = 5.0
 
 # Whether the process can do its work, and if not, why (a short reason, no secret in it).
 Readiness = Callable[[], Awaitable[tuple[bool, str]]]
-
-
-class ReplayGuard:
-    """Signatures seen in the last five minutes (a signature covers timestamp and body)."""
-
-    def __init__(self, clock: Callable[[], float] = time.time, limit: int = 100_000) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._clock = clock
-        self._limit = limit
-
-    def first_time(self, signature: str) -> bool:
-        now = self._clock()
-        while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if now - at <= WINDOW_SECONDS and len(self._seen) < self._limit:
-                break
-            del self._seen[oldest]
-        if signature in self._seen:
-            return False
-        self._seen[signature] = now
-        return True
+FirstTime = Callable[[str], Awaitable[bool]]
 
 
 def slack_handler(
-    app: AsyncApp, signing_secret: str, guard: ReplayGuard
+    app: AsyncApp, signing_secret: str, first_time: FirstTime
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`first_time(key)` is the store's `first_delivery`: True once per key, across replicas."""
     verifier = SignatureVerifier(signing_secret)
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -65,7 +46,15 @@ def slack_handler(
         headers = {k.lower(): v for k, v in request.headers.items()}
         if not verifier.is_valid_request(body, headers):
             return web.json_response({"error": "invalid request"}, status=401)
-        if not guard.first_time(headers.get("x-slack-signature", "")):
+        # A signature covers the timestamp and the body: the same one twice is a replay.
+        signature = headers.get("x-slack-signature", "")
+        try:
+            fresh = await first_time(f"slack:{signature}")
+        except Exception as exc:  # no database, no way to tell a replay: refuse, Slack shows it
+            log.warning("Slack request refused: the replay check failed (%s)", short_error(exc))
+            return web.json_response({"error": "try again"}, status=503)
+        if not fresh:
+            log.info("Slack request refused: replayed")
             return web.json_response({"error": "replayed request"}, status=401)
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -154,8 +143,12 @@ def make_web_app(
     metrics: Metrics | None = None,
     ready: Readiness | None = None,
     reports: ReportDeps | None = None,
+    first_time: FirstTime | None = None,
+    gate: ConnectionGate | None = None,
 ) -> web.Application:
-    app = web.Application()
+    """`first_time` (the store's first_delivery) is needed for Slack; `gate` bounds the read
+    time of every request (bot/web/limits.py)."""
+    app = web.Application(middlewares=[gate.middleware] if gate is not None else [])
     app.router.add_get("/healthz", healthz)
     if reports is not None:
         app.add_routes(report_routes(reports))
@@ -173,7 +166,7 @@ def make_web_app(
             ),
         )
     if slack is not None and slack_signing_secret:
-        app.router.add_post(
-            "/slack/events", slack_handler(slack, slack_signing_secret, ReplayGuard())
-        )
+        if first_time is None:
+            raise ValueError("Slack's replay check needs the store (first_time)")
+        app.router.add_post("/slack/events", slack_handler(slack, slack_signing_secret, first_time))
     return app

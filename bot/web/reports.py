@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from aiohttp import web
 
 from bot.delivery.links import parse_report_path, verify_report_path
+from bot.ops.logs import short_error
 from bot.store.records import Subscription
 from digest.analysis.base import Analyzer
 from digest.errors import (
@@ -143,7 +144,7 @@ def report_handler(deps: ReportDeps) -> Handler:
             retry = exc.reset_in_seconds
             return _error_page(503, deps.default_language, retry_after=retry)
         except DigestError as exc:
-            log.warning("report page of %s %s failed: %s", sub.repo, day, type(exc).__name__)
+            log.warning("report page of %s %s failed: %s", sub.repo, day, short_error(exc))
             return _error_page(503, deps.default_language)
         max_age = round(deps.page_ttl_past if page.complete else deps.page_ttl_today)
         visibility = "private" if repo.private else "public"

@@ -10,7 +10,7 @@ import signal
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 import aiohttp
@@ -20,7 +20,8 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.execute import Services
+from bot.chat.messages import explain_failure
+from bot.chat.replies import Services
 from bot.delivery.links import ReportLinks
 from bot.delivery.poster import Poster
 from bot.delivery.scheduler import DigestScheduler
@@ -34,6 +35,7 @@ from bot.slack.app import SlackDeps, build_app, make_client
 from bot.slack.poster import SlackPoster
 from bot.store.database import Store
 from bot.web.app import make_web_app, readiness
+from bot.web.limits import ConnectionGate, GuardedSite
 from bot.web.reports import ReportDeps
 from bot.wiring import analyzer_for, repo_source
 from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
@@ -76,6 +78,9 @@ async def serve(
                 clock=clock,
                 replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
                 concurrency=settings.digest_llm_concurrency,
+                lease=timedelta(seconds=settings.digest_lease_seconds),
+                max_claims=settings.digest_max_claims,
+                explain=explain_failure,
             )
 
             async def changed() -> None:
@@ -91,6 +96,7 @@ async def serve(
                 on_command=metrics.command,
                 asker=run.asker,
                 local_paths=local,
+                posters=posters,
             )
             modes: list[str] = []
             web_options: dict[str, Any] = {}
@@ -146,9 +152,17 @@ async def serve(
             scheduler.runner.observer = metrics
             web_options["metrics"] = metrics
             web_options["ready"] = readiness(store, lambda: scheduler.running)
-            runner = web.AppRunner(make_web_app(**web_options), access_log=None)
+            web_options["first_time"] = store.first_delivery
+            gate = ConnectionGate(
+                settings.digest_http_read_timeout, settings.digest_http_max_connections
+            )
+            runner = web.AppRunner(
+                make_web_app(**web_options, gate=gate),
+                access_log=None,
+                keepalive_timeout=settings.digest_http_read_timeout,
+            )
             await runner.setup()
-            await web.TCPSite(runner, "0.0.0.0", settings.digest_port).start()  # noqa: S104
+            await GuardedSite(runner, settings.digest_host, settings.digest_port, gate).start()
             if handler is not None:
                 await handler.connect_async()  # type: ignore[no-untyped-call]
             try:
@@ -156,7 +170,8 @@ async def serve(
                     await open_long_connection(longconn)
                 await scheduler.start()
                 out.write(
-                    f"digest serve: {'; '.join(modes)}; listening on :{settings.digest_port}\n"
+                    f"digest serve: {'; '.join(modes)}; listening on "
+                    f"{_address(settings.digest_host, settings.digest_port)}\n"
                 )
                 out.flush()
                 await stop.wait()
@@ -178,6 +193,10 @@ async def open_long_connection(longconn: LongConnection, within: float = 15.0) -
     longconn.start()
     if not await asyncio.to_thread(longconn.wait_connected, within):
         log.warning("The Feishu long connection is not open yet; it keeps trying")
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.execute import Context, ReplyKind, Services, handle
+from bot.chat.execute import handle
+from bot.chat.replies import Context, ReplyKind, Services
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from bot.store.records import Target

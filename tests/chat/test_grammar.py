@@ -17,6 +17,7 @@ from bot.chat.commands import (
     ListSubscriptions,
     Lookup,
     Now,
+    Status,
     Subscribe,
     SubscribeOptions,
     Unsubscribe,
@@ -394,7 +395,16 @@ def test_errors_carry_the_usage_line_of_their_subcommand(text: str, command: str
 
 def test_usage_lines() -> None:
     assert usage_for("subscribe").startswith("usage: /digest subscribe owner/repo [branch:main]")
-    assert set(USAGE) == {"help", "lookup", "subscribe", "unsubscribe", "list", "now", "ask"}
+    assert set(USAGE) == {
+        "help",
+        "lookup",
+        "subscribe",
+        "unsubscribe",
+        "list",
+        "now",
+        "ask",
+        "status",
+    }
     assert "subscribe" in usage_for(None) and "list" in usage_for(None)
     assert usage_for("nonsense") == usage_for(None)
 
@@ -600,6 +610,7 @@ COMMANDS = st.one_of(
     st.builds(Unsubscribe, _REPOS),
     st.just(ListSubscriptions()),
     st.builds(Now, st.none() | _REPOS, st.none() | st.dates()),
+    st.builds(Status, st.none() | _REPOS),
 )
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.chat.commands import Ask, Lookup, Now, Subscribe, Unsubscribe, shown_repo
-from bot.chat.execute import Context, ReplyKind, Services, handle
+from bot.chat.execute import handle
 from bot.chat.grammar import format_command, parse_command
 from bot.chat.messages import describe
+from bot.chat.replies import Context, ReplyKind, Services
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.store.database import Store

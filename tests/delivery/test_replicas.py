@@ -73,6 +73,17 @@ async def subscribe_through_three_replicas(
         await finish(proc)
 
 
+def assert_complete_and_once(chat: FakeChat, repos: dict[str, GitRepo], channels: int) -> None:
+    """Every channel's post has every part (main, a reply per commit, the file), each once."""
+    parts = Counter((p.channel, p.part) for p in chat.posts)
+    assert max(parts.values()) == 1, [k for k, n in parts.items() if n > 1]
+    for main in chat.mains():
+        expected = {"main-0", "file"} | {f"reply-{sha[:12]}" for sha in main.shas}
+        assert {part for channel, part in parts if channel == main.channel} == expected
+        assert set(main.shas) <= set(repos[main.repo].log_shas())
+    assert len(chat.mains()) == channels
+
+
 async def scalar(db: str, sql: str) -> int:
     engine = create_async_engine(db)
     try:
@@ -94,11 +105,12 @@ async def test_three_replicas_post_each_digest_exactly_once(
         now = FIRE + timedelta(seconds=30)  # all ten due in the same minute
         procs = [await replica(f"r{k}", now, postgres_url, gh, chat) for k in range(3)]
         outputs = [await finish(p) for p in procs]
-        per_channel = Counter(p.channel for p in chat.posts)
+        per_channel = Counter(p.channel for p in chat.mains())
         assert per_channel == Counter({f"C{i}": 1 for i in range(10)}), outputs
-        assert len({p.run_key for p in chat.posts}) == 10
+        assert len({p.run_key for p in chat.mains()}) == 10
         assert len({p.pid for p in chat.posts}) >= 1
-        for post in chat.posts:
+        assert_complete_and_once(chat, repos, channels=10)
+        for post in chat.mains():
             repo = repos[post.repo]
             assert set(post.shas) == set(repo.log_shas())  # the first digest: the date window
         posted = await scalar(
@@ -107,9 +119,10 @@ async def test_three_replicas_post_each_digest_exactly_once(
         assert posted == 10
         # A second round the same minute posts nothing more.
         procs = [await replica(f"r{k}", now, postgres_url, gh, chat) for k in range(3)]
+        before = len(chat.posts)
         for p in procs:
             await finish(p)
-        assert len(chat.posts) == 10
+        assert len(chat.posts) == before
 
 
 async def test_replicas_killed_at_random_points_still_post_exactly_once(
@@ -138,16 +151,19 @@ async def test_replicas_killed_at_random_points_still_post_exactly_once(
             await proc.wait()
         final_now = FIRE + timedelta(seconds=30) + 21 * timedelta(seconds=61)
         final = await finish(await replica("final", final_now, postgres_url, gh, chat))
-        per_channel = Counter(p.channel for p in chat.posts)
+        per_channel = Counter(p.channel for p in chat.mains())
         assert per_channel == Counter({f"C{i}": 1 for i in range(6)}), (kills, final, chat.posts)
+        assert_complete_and_once(chat, repos, channels=6)
         assert await scalar(postgres_url, "SELECT count(*) FROM subscriptions") == 6
         assert (
             await scalar(postgres_url, "SELECT count(*) FROM digest_runs WHERE state='posted'") == 6
         )
         assert await scalar(postgres_url, "SELECT count(*) FROM cursors") == 6
         taken_over = await scalar(
-            postgres_url, "SELECT count(*) FROM digest_runs WHERE attempts > 1"
+            postgres_url, "SELECT count(*) FROM digest_runs WHERE takeovers > 0"
         )
+        # A crash is never a failed attempt.
+        assert await scalar(postgres_url, "SELECT max(failures) FROM digest_runs") == 0
         print(
             f"\nkilled {kills} of 20 replicas mid-run; {taken_over} of 6 runs were taken over "
             f"after a lease; {len(chat.posts)} posts in the end"

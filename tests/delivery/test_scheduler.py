@@ -216,7 +216,7 @@ async def test_a_catch_up_broken_off_resumes_without_repeating_or_losing(
             ("2026-02-07", "posted"),
             ("2026-02-08", "retry-later"),
         ]
-        assert outcomes[2].detail is not None and "ConnectionError" in outcomes[2].detail
+        assert outcomes[2].detail is not None and "unreachable" in outcomes[2].detail
         # Before the retry, a month-old commit is merged: it belongs to no posted part.
         w.repo.checkout("side", create=True)
         w.repo.git("reset", "-q", "--hard", "HEAD~3")

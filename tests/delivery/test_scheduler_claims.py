@@ -132,15 +132,30 @@ async def test_failures_are_retried_then_recorded_and_nothing_is_lost(
         change = w.commit("feat: change", sh(4, 15))
         w.poster.fail_calls = {1, 2, 3}
         sched = w.scheduler(max_attempts=3)
-        start = sh(5, 9)
-        expected = ["retry-later", "retry-later", "failed"]
-        for attempt, kind in enumerate(expected):
-            when = start + attempt * (LEASE + timedelta(seconds=1))
-            assert kinds(await at(sched, w.clock, when)) == [("2026-02-05", kind)]
+        when = sh(5, 9)
+        waits = []
+        for kind in ["retry-later", "retry-later", "failed"]:
+            (outcome,) = await at(sched, w.clock, when)
+            assert (outcome.period, outcome.outcome.value) == ("2026-02-05", kind)
+            if outcome.retry_at is not None:  # released until then, with backoff
+                waits.append(outcome.retry_at - when)
+                assert kinds(await at(sched, w.clock, outcome.retry_at - timedelta(seconds=1))) == [
+                    ("2026-02-05", "not-claimed")
+                ]
+                when = outcome.retry_at + timedelta(seconds=1)
+        assert waits == [LEASE, 2 * LEASE]
         (run,) = await w.store.runs(sub.id)
-        assert run.state == RunState.FAILED and run.attempts == 3
-        assert run.error == "ConnectionError: the platform is unreachable"
+        assert run.state == RunState.FAILED and (run.attempts, run.failures, run.takeovers) == (
+            3,
+            3,
+            0,
+        )
+        assert run.error == "Refused: recording refused the post: the platform is unreachable"
         assert await w.store.get_cursor(sub.id) is None
+        # The channel is told, once, in the subscription's language, with what to do.
+        ((target, key, text),) = w.poster.notices
+        assert target == sub.target and key == f"digest-run-{run.id}/notice"
+        assert "octo/demo" in text and "2026-02-05" in text and "/digest now" in text
         assert await at(sched, w.clock, sh(5, 12)) == []  # a failed day is not retried
 
         later = w.commit("feat: later", sh(5, 12))

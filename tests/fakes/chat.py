@@ -1,8 +1,10 @@
-"""A minimal chat platform for the replica tests: posts with a run key, looked up by run key.
+"""A minimal chat platform for the replica tests: the parts of posts, keyed by run and part,
+and looked up by run key.
 
-It stands where Slack or Feishu stand (Slack finds a post by its metadata, Feishu by the message
-uuid), so the scheduler's exactly-once path can be driven from several processes before those
-platforms' own posters exist. `ChatPoster` is the client side, implementing bot.poster.Poster.
+It stands where Slack or Feishu stand (Slack finds a part by its metadata, Feishu by the message
+uuid), so the scheduler's exactly-once path can be driven from several processes. A post is its
+main message, one reply per commit and a file. `ChatPoster` is the client side, implementing
+bot.delivery.poster.Poster.
 """
 
 from __future__ import annotations
@@ -11,20 +13,26 @@ import asyncio
 import json
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from bot.delivery.parts import Part, PartKind
 from bot.delivery.poster import Post as DigestPost
 from bot.store.records import Target
 
 
 @dataclass(frozen=True)
 class Post:
+    """One part as the platform keeps it; `part` is "main-0", "reply-<sha>" or "file"."""
+
     id: str
     channel: str
     run_key: str
+    part: str
     repo: str
     shas: tuple[str, ...]
     pid: int
@@ -32,7 +40,7 @@ class Post:
 
 class FakeChat:
     def __init__(self, answer_delay: float = 0.0) -> None:
-        self.posts: list[Post] = []
+        self.posts: list[Post] = []  # every part received, in order
         # The post is kept at once and answered after this: a client killed meanwhile has
         # posted without learning it (the case exactly-once must survive).
         self.answer_delay = answer_delay
@@ -61,6 +69,7 @@ class FakeChat:
             id=f"m-{len(self.posts) + 1}",
             channel=body["channel"],
             run_key=body["run_key"],
+            part=body["part"],
             repo=body["repo"],
             shas=tuple(body["shas"]),
             pid=int(body["pid"]),
@@ -72,8 +81,11 @@ class FakeChat:
 
     async def _find(self, request: web.Request) -> web.Response:
         channel, key = request.query["channel"], request.query["run_key"]
-        ids = [p.id for p in self.posts if p.channel == channel and p.run_key == key]
-        return web.json_response({"ok": True, "ids": ids})
+        parts = {p.part: p.id for p in self.posts if p.channel == channel and p.run_key == key}
+        return web.json_response({"ok": True, "parts": parts})
+
+    def mains(self) -> list[Post]:
+        return [p for p in self.posts if p.part == "main-0"]
 
 
 class ChatPoster:
@@ -93,21 +105,38 @@ class ChatPoster:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    async def post_digest(self, target: Target, post: DigestPost) -> tuple[str, ...]:
-        digest, run_key = post.digest, post.run_key
-        shas = [c.sha for c in digest.all_commits()]
+    def parts(self, post: DigestPost) -> list[Part]:
+        digest = post.digest
+        payload = {"repo": digest.repo.full_name, "shas": [c.sha for c in digest.all_commits()]}
+        parts = [Part("main-0", PartKind.MAIN, payload)]
+        parts += [Part(f"reply-{sha[:12]}", PartKind.REPLY, payload) for sha in payload["shas"]]
+        return [*parts, Part("file", PartKind.FILE, payload)]
+
+    async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
         payload = {
+            **part.body,
             "channel": target.channel,
             "run_key": run_key,
-            "repo": digest.repo.full_name,
-            "shas": shas,
+            "part": part.name,
             "pid": self.pid,
         }
         answer = await asyncio.to_thread(self._call, "POST", "/api/post", payload)
-        return (str(answer["id"]),)
+        return str(answer["id"])
 
-    async def find_digest(self, target: Target, run_key: str) -> tuple[str, ...] | None:
+    async def find(
+        self,
+        target: Target,
+        run_key: str,
+        parts: Sequence[Part],
+        out: Mapping[str, str],
+        since: datetime | None,
+    ) -> dict[str, str]:
         query = urllib.parse.urlencode({"channel": target.channel, "run_key": run_key})
         answer = await asyncio.to_thread(self._call, "GET", f"/api/find?{query}")
-        ids = tuple(str(i) for i in answer["ids"])
-        return ids or None
+        return {str(k): str(v) for k, v in answer["parts"].items()}
+
+    async def notify(self, target: Target, key: str, text: str) -> str:
+        raise AssertionError(f"no digest should give up here: {text}")
+
+    async def permalink(self, target: Target, message_id: str) -> str | None:
+        return None

@@ -2,9 +2,13 @@
 
 It speaks the wire format: form, query or JSON parameters as slack_sdk sends them, a bearer token,
 HTTP 200 with `{"ok": false, "error": ...}` for API errors and 429 + Retry-After for rate limits.
-It stores messages per channel (threads, metadata, blocks), serves the files upload v2 flow
-(`files.getUploadURLExternal` -> POST to the upload URL -> `files.completeUploadExternal`) and
-`response_url`s, validates what Slack validates cheaply, and records every call.
+It stores messages per channel (threads, metadata, blocks), reads them back as Slack does
+(`conversations.history` newest first and `conversations.replies` oldest first, both paged with
+cursors, metadata only with `include_all_metadata`; `chat.getPermalink`), serves the files upload
+v2 flow (`files.getUploadURLExternal` -> POST to the upload URL -> `files.completeUploadExternal`)
+and `response_url`s, validates what Slack validates cheaply, and records every call. A client
+given `api_url_for(tag)` has its calls tagged `via=tag`; `after_call` is awaited after a call was
+served and before it is answered, so a test can kill the client that made it right then.
 
 Socket Mode too, when given an app-level token: `apps.connections.open` hands out a single-use
 `ws://` URL; the websocket there says `hello`, carries envelopes to the app
@@ -39,7 +43,7 @@ import secrets
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Self
@@ -93,6 +97,7 @@ class Call:
     received_at: float  # time.monotonic()
     status: int = 200
     error: str | None = None  # the `error` served, if any
+    via: str | None = None  # the client's tag, when it called through `api_url_for(tag)`
 
 
 _CALL = web.RequestKey("call", Call)
@@ -225,12 +230,19 @@ class FakeSlack:
         self._pongs: dict[str, asyncio.Future[bytes]] = {}
         self.sockets_opened = 0
         self._changed: asyncio.Condition | None = None  # notified after every request
+        # Awaited after a Web API call was served and before it is answered: what the call did
+        # is kept, and a client killed meanwhile never learns it (the crash exactly-once is for).
+        self.after_call: Callable[[Call, dict[str, Any]], Awaitable[None]] | None = None
 
     # ---- control and records -------------------------------------------------------------
 
     @property
     def api_url(self) -> str:
         return f"{self._root}/api/"
+
+    def api_url_for(self, tag: str) -> str:
+        """The Web API base for one client: its calls carry `via=tag` (which replica made it)."""
+        return f"{self._root}/via/{tag}/api/"
 
     def add_channel(
         self, channel_id: str, name: str, *, private: bool = False, member: bool = True
@@ -381,6 +393,7 @@ class FakeSlack:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_route("*", "/via/{via}/api/{method}", self._api)
         app.router.add_post("/upload/v1/{key}", self._upload)
         app.router.add_post("/response/{url_id}", self._response)
         app.router.add_get("/socket/{conn_id}", self._socket)
@@ -427,7 +440,8 @@ class FakeSlack:
 
     async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Record the call, then serve a queued fault or the handler's answer."""
-        kind = request.path.split("/")[1]
+        via = request.match_info.get("via")
+        kind = request.path.split("/")[3 if via else 1]
         method = request.match_info.get("method", kind)
         params = {} if kind == "upload" else await _params(request)
         auth = request.headers.get("Authorization", "")
@@ -440,7 +454,7 @@ class FakeSlack:
         wanted = self.app_token if app_method else self.token
         other = self.token if app_method else self.app_token
         auth_ok = kind != "api" or (wanted is not None and token == wanted)
-        call = Call(method, params, headers, auth_ok, time.monotonic())
+        call = Call(method, params, headers, auth_ok, time.monotonic(), via=via)
         self.calls.append(call)
         request[_CALL] = call
         if self._faults.get(method):
@@ -460,7 +474,10 @@ class FakeSlack:
         try:
             if handler is None:
                 raise SlackError("unknown_method")
-            return _answer(call, {"ok": True, **handler(call.params)})
+            served = handler(call.params)
+            if self.after_call is not None:  # done, not answered yet: a client may die now
+                await self.after_call(call, served)
+            return _answer(call, {"ok": True, **served})
         except SlackError as e:
             body: dict[str, Any] = {"ok": False, "error": e.error}
             if e.messages:
@@ -650,10 +667,33 @@ class FakeSlack:
         return out
 
     def _api_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The parent, then its replies, oldest first, `limit` a page (Slack's default and
+        most: 1000) with a cursor to the next; `metadata` only with include_all_metadata."""
         channel, meta = self._channel(p.get("channel")), _flag(p.get("include_all_metadata"))
         root = self._thread_root(channel, p.get("ts") or "?")
-        messages = [self._json(m, meta) for m in self.thread(channel, root or "")]
-        return {"messages": messages, "has_more": False}
+        thread = self.thread(channel, root or "")
+        start = 0
+        if p.get("cursor"):  # base64 "next_ts:<ts>": the first message of the next page
+            first = base64.b64decode(p["cursor"]).decode().split(":")[1]
+            start = next((i for i, m in enumerate(thread) if m.ts == first), len(thread))
+        limit = max(1, min(int(p.get("limit") or 1000), 1000))
+        page = thread[start : start + limit]
+        out: dict[str, Any] = {
+            "messages": [self._json(m, meta) for m in page],
+            "has_more": start + limit < len(thread),
+        }
+        if start + limit < len(thread):
+            cursor = base64.b64encode(f"next_ts:{thread[start + limit].ts}".encode()).decode()
+            out["response_metadata"] = {"next_cursor": cursor}
+        return out
+
+    def _api_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p.get("channel"))
+        ts = str(p.get("message_ts") or "")
+        if not any(m.ts == ts for m in self.posts[channel]):
+            raise SlackError("message_not_found")
+        link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": link}
 
     def _api_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("filename") or not str(p.get("length", "")).isdigit():

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.chat.execute import Services
+from bot.chat.replies import Services
 from bot.delivery.poster import Post
 from bot.delivery.scheduler import DigestScheduler
 from bot.feishu.bot import FeishuBot, FeishuDeps

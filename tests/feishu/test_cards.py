@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.chat.execute import Reply, ReplyKind
+from bot.chat.replies import Reply, ReplyKind
 from bot.feishu.card_parts import MAX_CARD_BYTES
 from bot.feishu.cards import analysis_cards, card_json, digest_cards, reply_cards
 from bot.feishu.escape import (

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -312,6 +313,10 @@ async def run_digest(args: list[str], env: dict[str, str], cwd: Path) -> tuple[i
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+def answered(slack: FakeSlack, count: int) -> bool:
+    return len(slack.responses) >= count
+
+
 def loggers_in(stderr: str) -> set[str]:
     found = set()
     for line in stderr.splitlines():
@@ -374,21 +379,19 @@ async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path
             await digest.line_starting("digest serve:", within=60)
             await slack.wait_connected(within=20)
             secret_commit = repo.git("rev-parse", "HEAD")
-            for done, text in enumerate(
-                ("subscribe octo/demo tz:Asia/Shanghai", secret_commit[:10], "now 2026-02-05")
+            # Each command answered before the next is sent: they run concurrently once acked,
+            # and the lookup and `now` need the subscription.
+            for answers, text in (
+                (1, "subscribe octo/demo tz:Asia/Shanghai"),
+                (2, secret_commit[:10]),
+                (2, "now 2026-02-05"),
             ):
-                # Each command works in the background after its ack: the next one waits for
-                # its answer (a lookup before the subscription is stored would find nothing).
-                await answers(slack, done)
                 envelope = await slack.wait_ack(
                     await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE"),
                     within=20,
                 )
                 assert envelope.ack is not None
-                if not slack.responses:  # commands run concurrently: the lookup and `now`
-                    await slack.wait_for(  # need the subscription made
-                        lambda: bool(slack.responses), what="the answer to subscribe"
-                    )
+                await slack.wait_for(partial(answered, slack, answers), what=text)
             await slack.wait_for(
                 lambda: any(f.completed for f in slack.files) and len(slack.responses) >= 2,
                 what="the digest and its report file",

@@ -217,6 +217,10 @@ async def test_scheduled_runs_lag_and_outcomes(tmp_path: Path, database_url: str
     assert value(samples, "digest_scheduler_lag_seconds_bucket", le="1.0") == 1
     assert value(samples, "digest_scheduler_lag_seconds_bucket", le="120.0") == 2
     assert value(samples, "digest_scheduler_lag_seconds_bucket", le="300.0") == 3
+    # What delivery met on the way: one post of one part; the failed one said so.
+    assert value(samples, "digest_delivery_events_total", event="part-sent") == 1
+    assert value(samples, "digest_delivery_events_total", event="notice") == 1
+    assert value(samples, "digest_delivery_events_total", event="takeover") == 0
 
 
 async def test_commands_are_counted_by_platform_and_kind() -> None:

@@ -91,3 +91,29 @@ def test_a_wrong_azure_url_is_named_at_start(monkeypatch: pytest.MonkeyPatch) ->
     (problem,) = info.value.problems
     assert problem.startswith("OPENAI_BASE_URL: ") and "/openai/v1" in problem
     assert "is not an Azure OpenAI URL" in problem and "OPENAI_API_KEY" not in problem
+
+
+def test_delivery_and_http_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(None)
+    assert (s.digest_lease_seconds, s.digest_max_claims) == (60.0, 3)
+    assert s.digest_host == "127.0.0.1"  # loopback unless told; the Docker image says 0.0.0.0
+    assert (s.digest_http_read_timeout, s.digest_http_max_connections) == (30.0, 1000)
+    monkeypatch.setenv("DIGEST_HOST", "::")
+    monkeypatch.setenv("DIGEST_LEASE_SECONDS", "20")
+    monkeypatch.setenv("DIGEST_HTTP_READ_TIMEOUT", "5")
+    s = load_settings(None)
+    assert (s.digest_host, s.digest_lease_seconds, s.digest_http_read_timeout) == ("::", 20, 5)
+    monkeypatch.setenv("DIGEST_HOST", "0.0.0.0; rm -rf /")
+    monkeypatch.setenv("DIGEST_LEASE_SECONDS", "1")
+    monkeypatch.setenv("DIGEST_MAX_CLAIMS", "0")
+    monkeypatch.setenv("DIGEST_HTTP_READ_TIMEOUT", "0")
+    with pytest.raises(SettingsError) as info:
+        load_settings(None)
+    names = " ".join(info.value.problems)
+    for name in (
+        "DIGEST_HOST",
+        "DIGEST_LEASE_SECONDS",
+        "DIGEST_MAX_CLAIMS",
+        "DIGEST_HTTP_READ_TIMEOUT",
+    ):
+        assert name in names

@@ -15,11 +15,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.chat.execute import Services
+from bot.chat.replies import Services
+from bot.delivery.parts import Part, PartKind
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.slack.app import SlackDeps, build_app, make_client
-from bot.slack.poster import SlackPoster
+from bot.slack.poster import ReportFile, SlackPoster
 from bot.store.database import Store
 from bot.store.records import Target
 from bot.web.app import make_web_app
@@ -95,7 +96,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             ),
             poster=poster,
         )
-        app = make_web_app(slack=build_app(deps, client), slack_signing_secret=SECRET)
+        app = make_web_app(
+            slack=build_app(deps, client),
+            slack_signing_secret=SECRET,
+            first_time=store.first_delivery,
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -214,8 +219,19 @@ async def test_the_scheduled_post_survives_429_and_is_found_after_a_takeover(
     replies = world.slack.thread(CHANNEL, main.ts)[1:]
     assert replies  # the detailed items, one reply each
     key = main.metadata["event_payload"]["run_key"] if main.metadata else ""
-    found = await world.deps.poster.find_digest(
-        Target(platform="slack", workspace=world.slack.team_id, channel=CHANNEL), key
-    )
-    assert found == (main.ts,)
+    # Every part is recorded, and Slack shows each one again to a takeover's lookup.
+    (run,) = await world.store.runs(sub.id)
+    recorded = await world.store.parts_of(run.id)
+    assert recorded["main-0"] == main.ts and "file" in recorded
+    assert len(recorded) == 1 + len(replies)  # the main post; the replies and the file share
+    (report,) = [f for f in world.slack.files if f.completed]
+    parts = [
+        Part(name, PartKind.MAIN if name.startswith("main") else PartKind.REPLY)
+        for name in recorded
+        if name != "file"
+    ]
+    parts.append(Part("file", PartKind.FILE, ReportFile(report.filename, "")))
+    target = Target(platform="slack", workspace=world.slack.team_id, channel=CHANNEL)
+    found = await world.deps.poster.find(target, key, parts, {}, run.created_at)
+    assert found == recorded
     assert sub.id == outcomes[0].subscription_id

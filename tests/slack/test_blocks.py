@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SdkBlock
 
-from bot.chat.execute import Reply, ReplyKind
+from bot.chat.replies import Reply, ReplyKind
 from bot.slack.blocks import DigestPost, Message, analysis_blocks, digest_messages, reply_messages
 from bot.slack.escape import (
     escape_code,

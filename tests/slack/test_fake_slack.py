@@ -140,6 +140,57 @@ async def test_thread_replies_stay_out_of_history(slack: FakeSlack) -> None:
     assert lost.response["error"] == "thread_not_found"
 
 
+async def test_replies_page_oldest_first_with_metadata_on_request(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    parent = await client.chat_postMessage(channel=CHANNEL, text="digest", metadata=METADATA)
+    for i in range(4):
+        meta = {"event_type": "part", "event_payload": {"n": i}}
+        await client.chat_postMessage(
+            channel=CHANNEL, text=f"r{i}", thread_ts=parent["ts"], metadata=meta
+        )
+    seen: list[Any] = []
+    cursor = None
+    while True:
+        page = await client.conversations_replies(
+            channel=CHANNEL, ts=parent["ts"], limit=2, cursor=cursor, include_all_metadata=True
+        )
+        seen += [(m["text"], m.get("metadata")) for m in page["messages"]]
+        if not page["has_more"]:
+            assert "response_metadata" not in page
+            break
+        cursor = page["response_metadata"]["next_cursor"]
+    assert [text for text, _ in seen] == ["digest", "r0", "r1", "r2", "r3"]
+    assert seen[0][1] == METADATA and seen[3][1] == {
+        "event_type": "part",
+        "event_payload": {"n": 2},
+    }
+    plain_page = await client.conversations_replies(channel=CHANNEL, ts=parent["ts"])
+    assert all("metadata" not in m for m in plain_page["messages"])
+
+
+async def test_permalink_and_calls_tagged_by_client(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=slack.api_url_for("replica-2"))
+    posted = await client.chat_postMessage(channel=CHANNEL, text="digest")
+    link = await client.chat_getPermalink(channel=CHANNEL, message_ts=posted["ts"])
+    assert link["permalink"].endswith(f"/archives/{CHANNEL}/p{posted['ts'].replace('.', '')}")
+    missing = await api_error(client.chat_getPermalink(channel=CHANNEL, message_ts="1.000001"))
+    assert missing.response["error"] == "message_not_found"
+    assert {c.via for c in slack.calls} == {"replica-2"}
+
+
+async def test_after_call_runs_once_the_call_is_done_and_before_its_answer(
+    slack: FakeSlack,
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    async def after(call: Any, served: dict[str, Any]) -> None:
+        seen.append((call.method, len(slack.top_level(CHANNEL))))
+
+    slack.after_call = after
+    await client_for(slack).chat_postMessage(channel=CHANNEL, text="digest")
+    assert seen == [("chat.postMessage", 1)]  # the message was kept before the hook ran
+
+
 async def test_ephemeral_and_update(slack: FakeSlack) -> None:
     client = client_for(slack)
     answer = await client.chat_postEphemeral(channel=CHANNEL, user="U0ALICE", text="only you")
