@@ -31,7 +31,8 @@ from digest.sources.base import CommitSource
 PROMPT = "digest> "
 GREETING = (
     "Commit Digest chat: the bot's commands without the /digest prefix (help, subscribe "
-    "owner/repo or ./path, list, now, status, <sha>, ask <sha> <question>); quit or Ctrl-D to leave."
+    "owner/repo or ./path, list, now, status, <sha>, ask <sha> <question>); quit or Ctrl-D "
+    "to leave."
 )
 
 
