@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.overview import Overview, clean_overview, overview_messages
+from digest.analysis.post_rules import apply_post_rules
 from digest.analysis.prompt import (
     PROMPT_VERSION,
     SCHEMA_VERSION,
@@ -32,7 +33,6 @@ from digest.analysis.prompt import (
     response_format,
     system_prompt,
 )
-from digest.analysis.rules import apply_post_rules
 from digest.errors import LLMFailure
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Language
 from digest.redact import redact
