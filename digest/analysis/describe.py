@@ -85,6 +85,10 @@ def phrase(symbol: Symbol, lang: Language) -> str:
             if lang == "zh"
             else f"changes the signature of {name}{tail}"
         )
+    if symbol.action is Action.MOVED:
+        if lang == "zh":
+            return f"将{noun(symbol, lang)} {name} 从 {symbol.old} 移至 {symbol.new}"
+        return f"moves {noun(symbol, lang)} {name} from {symbol.old} to {symbol.new}"
     if symbol.action is Action.DEFAULT:
         old, new = symbol.old or "?", symbol.new or "?"
         if lang == "zh":
@@ -105,7 +109,7 @@ def grouped(symbols: Sequence[Symbol], lang: Language) -> str:
         groups.setdefault(s.action, []).append(s)
     clauses: list[str] = []
     for action, items in groups.items():
-        if action in (Action.SIGNATURE, Action.DEFAULT) or len(items) == 1:
+        if action in (Action.SIGNATURE, Action.DEFAULT, Action.MOVED) or len(items) == 1:
             clauses.extend(phrase(s, lang) for s in items)
             continue
         verb = _pick(lang, _VERBS[action])

@@ -68,6 +68,7 @@ _DEFECT_RE = re.compile(
 _GUESS_KINDS = {"cosmetic": "chore", "release": "chore", "remove": "chore", "docs_code": "chore"}
 
 Grade = tuple[Importance, str, dict[str, Any]]  # level, the rule's key, its values
+_SHAPE_CAPS = frozenset({"formatting_only", "rename_only"})
 
 
 def _feature(fx: Facts, key: str | None) -> Grade:
@@ -134,7 +135,9 @@ def _revert(commit: Commit, fx: Facts, lang: Language) -> Grade:
     level, reason, _ = _graded(back, bfx, btypes, _signals(back, bfx, btypes), lang)
     if level is Importance.HIGH:
         return Importance.HIGH, "revert_high", {"inner": inner, "why": reason}
-    return Importance.MEDIUM, "revert", {"inner": inner}
+    if bfx.core_code or bfx.code_lines:
+        return Importance.MEDIUM, "revert", {"inner": inner}
+    return level, "revert", {"inner": inner}  # taking back docs or tests weighs what they did
 
 
 def _signals(commit: Commit, fx: Facts, types: tuple[ChangeType, ...]) -> Signals:
@@ -151,6 +154,10 @@ def _graded(
     else:
         level, key, values = _base(commit, fx, types, lang)
     final, rule = decide(level, s)
+    if rule is None:  # a formatting or rename cap says more than "a small chore"
+        _, cap = decide(Importance.HIGH, s)
+        if cap is not None and cap.level is final and cap.key in _SHAPE_CAPS:
+            rule = cap
     if rule is not None:
         return final, rule.reason(s, lang), rule.key
     _, lift = decide(Importance.LOW, s)

@@ -93,6 +93,14 @@ def summary(commit: Commit, fx: Facts, kind: str, lang: Language) -> str:
     head = label(lang, kind)
     if not commit.files:
         return t(lang, "sum_empty", kind=head)
+    if fx.changes.rename_only and fx.changes.renames:
+        pairs = join(lang, [f"{a} → {b}" for a, b in fx.changes.renames[:SUMMARY_SYMBOLS]])
+        return t(lang, "sum_renames", kind=head, pairs=pairs)
+    if fx.changes.formatting_only:
+        where = join(lang, [name_of(x) for x in ranked(fx)[:SUMMARY_SYMBOLS]]) or join(
+            lang, [f.path for f, _ in fx.files[:_NAMED_PATHS]]
+        )
+        return t(lang, "sum_format", kind=head, where=where)
     top = ranked(fx)[:SUMMARY_SYMBOLS]
     tests = fx.changes.of(Kind.TEST)
     peripheral_tests = not top and tests and fx.path_type is ChangeType.TEST

@@ -70,6 +70,11 @@ TEXT: dict[str, tuple[str, str]] = {
     # summary: what changed, where, and the tests
     "sum_what": ("{kind}：{what}。", "{kind}: {what}."),
     "sum_files": ("{kind}：改动 {files}。", "{kind}: edits {files}."),
+    "sum_format": ("{kind}：仅调整 {where} 的格式或注释，行为不变。",
+                   "{kind}: reformats {where} (layout or comments only); behaviour is "
+                   "unchanged."),
+    "sum_renames": ("{kind}：重命名 {pairs}，行为不变。",
+                    "{kind}: renames {pairs}; behaviour is unchanged."),
     "sum_empty": ("{kind}：提交不含文件改动。", "{kind}: the commit changes no files."),
     "sum_where_one": ("改动集中在 {path}（+{add}/−{dele}）。",
                       "The change is in {path} (+{add}/−{dele})."),

@@ -185,8 +185,8 @@ _LOW, _MEDIUM, _HIGH = Importance.LOW, Importance.MEDIUM, Importance.HIGH
 RULES: tuple[Rule, ...] = (
     # Caps: what the change cannot be, whatever it claims.
     Rule("formatting_only", False, _LOW, lambda s: s.formatting_only and s.complete, _say(
-        "仅调整格式（空白、引号、尾随逗号或导入顺序），行为不变，重要程度为低。",
-        "Formatting only (whitespace, quotes, trailing commas or import order): low."),
+        "仅调整格式或注释（空白、引号、尾随逗号、注释或导入顺序），行为不变，重要程度为低。",
+        "Formatting or comments only (whitespace, quotes, commas, comments, import order): low."),
         _DECLARED_LIFTS),
     Rule("rename_only", False, _LOW, lambda s: s.rename_only and s.complete, _rename_reason,
          _DECLARED_LIFTS),
@@ -224,7 +224,7 @@ RULES: tuple[Rule, ...] = (
     Rule("security", True, _HIGH, lambda s: s.security_flag, _say(
         "分析判定与安全相关，重要程度至少为高。",
         "Judged security-relevant, so importance is at least high.")),
-    Rule("revert", True, _MEDIUM, lambda s: s.revert, _say(
+    Rule("revert", True, _MEDIUM, lambda s: s.revert and not s.peripheral_only, _say(
         "回滚了此前的提交，重要程度至少为中。",
         "It reverts an earlier commit, so importance is at least medium.")),
 )  # fmt: skip

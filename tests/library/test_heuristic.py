@@ -672,10 +672,18 @@ def test_smaller_rules() -> None:
     assert any("incomplete" in r.risk for r in cut.risks)
 
 
-def test_docs_only_revert_stays_capped() -> None:
-    """The design names one exception to the docs/test/CI cap, security; a revert is not it."""
+def test_docs_only_revert_weighs_what_it_takes_back() -> None:
+    """Taking back a guide is as light as adding it: low, and never lifted past the cap."""
     a = analyze_commit(mk('Revert "docs: new guide"', [fc("docs/guide.md", 0, 90)]), "en")
-    assert a.importance is MEDIUM and a.change_types[0] is ChangeType.REVERT
+    assert a.importance is LOW and a.change_types[0] is ChangeType.REVERT
+    assert (
+        a.importance_reason
+        == 'It reverts "docs: new guide", a change these rules do not grade high.'
+    )
+    marked = apply_post_rules(
+        _analysis(HIGH), mk('Revert "docs!: new guide"', [fc("docs/guide.md", 0, 90)])
+    )
+    assert marked.importance is MEDIUM  # the docs-only cap gives way to security alone
 
 
 # --- titles without a conventional prefix ---------------------------------------------------

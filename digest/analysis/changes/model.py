@@ -39,6 +39,7 @@ class Action(StrEnum):
     SIGNATURE = "signature"  # parameters changed
     DEFAULT = "default"  # a default value changed (old -> new)
     BUMPED = "bumped"  # a dependency moved to another version (old -> new)
+    MOVED = "moved"  # the same definition left one file for another (old -> new path)
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ class Reference:
     """Where a removed or re-signed symbol is still named in the commit's diff."""
 
     path: str
-    removed: bool  # on a removed line: a caller the commit updated
-    kept: bool  # on an added or unchanged line: a caller that still names it
+    removed: bool  # on a removed line other than an import: a caller the commit updated
+    kept: bool  # on an added or unchanged line (imports too): a use that still names it
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from digest.analysis.changes.deps import read_dependencies
 from digest.analysis.changes.hunks import Hunk, parse_hunks
 from digest.analysis.changes.interfaces import read_interfaces
 from digest.analysis.changes.languages import GO, PYTHON, language_of
-from digest.analysis.changes.model import Action, Changes, Kind, Symbol
+from digest.analysis.changes.model import CODE, Action, Changes, Kind, Symbol
 from digest.analysis.changes.settings import read_settings
 from digest.analysis.changes.shape import formatting_only, references, renames
 from digest.analysis.rules import CODE_KINDS, DIFF_EXCLUDED_KINDS, PathKind
@@ -77,11 +77,28 @@ def _read_file(change: FileChange, kind: PathKind, hunks: tuple[Hunk, ...]) -> l
         out += read_interfaces(path, hunks, code=False, public=public)
     if kind is PathKind.CONFIG:
         out += read_config_keys(path, hunks, public=is_defaults_file(path) and not aux)
+    elif kind is PathKind.CI:
+        out += read_config_keys(path, hunks, public=False)
     elif kind is PathKind.MANIFEST:
         out += read_dependencies(path, hunks, public=not aux)
     elif kind is PathKind.DOCS and path.lower().endswith((".md", ".markdown", ".mdx")):
         out += _sections(path, hunks)
     return out
+
+
+def _moves(symbols: tuple[Symbol, ...]) -> tuple[Symbol, ...]:
+    """A definition removed from one file and added to another is moved, not gone."""
+    added = {(s.kind, s.name): s for s in symbols if s.action is Action.ADDED and s.kind in CODE}
+    out: list[Symbol] = []
+    moved: set[tuple[Kind, str]] = set()
+    for s in symbols:
+        twin = added.get((s.kind, s.name)) if s.action is Action.REMOVED else None
+        if twin is not None and twin.path != s.path:
+            out.append(replace(twin, action=Action.MOVED, old=s.path, new=twin.path))
+            moved.add((s.kind, s.name))
+        else:
+            out.append(s)
+    return tuple(s for s in out if not (s.action is Action.ADDED and (s.kind, s.name) in moved))
 
 
 def read_changes(commit: Commit) -> Changes:
@@ -99,7 +116,7 @@ def read_changes(commit: Commit) -> Changes:
         if kind in DIFF_EXCLUDED_KINDS or not hunks:
             continue
         symbols += _read_file(change, kind, hunks)
-    unique = tuple(dict.fromkeys(symbols))
+    unique = _moves(tuple(dict.fromkeys(symbols)))
     refs = references(unique, files)
     unique = tuple(
         replace(s, callers_updated=True)

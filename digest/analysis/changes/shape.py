@@ -2,7 +2,8 @@
 name the public code it removes or re-signs (its old callers)?
 
 Formatting-only: every file's removed lines say the same as its added lines once whitespace,
-quote style and trailing commas are set aside (or, for import lines, in another order).
+quote style, trailing commas and comments are set aside (or, for import lines, in another
+order).
 Rename-only: files moved without edits, and edits that swap identifiers one for one, each
 swap backed by a definition, a moved file, or two uses.
 """
@@ -23,6 +24,8 @@ _TOKEN_RE = re.compile(r"[A-Za-z_$][\w$]*|\d[\w.]*|\S")
 _IDENT_RE = re.compile(r"^[A-Za-z_$][\w$]*$")
 _IMPORT_RE = re.compile(r"^\s*(?:from\s+\S+\s+import\b|import\b|#\s*include\b|use\s|require\b)")
 _TRAILING_COMMA_RE = re.compile(r",(?=[)\]}])")
+_COMMENT_LINE_RE = re.compile(r"^\s*(?:#(?!!|include|define|if|endif|else|pragma)|//|/\*|\*|--\s)")
+_TRAILING_COMMENT_RE = re.compile(r"\s+(?:#|//)\s.*$")
 _DEF_WORDS = frozenset(
     {"def", "class", "fn", "func", "function", "const", "let", "var", "struct", "type",
      "interface", "enum", "trait", "impl", "mod", "module"}
@@ -38,6 +41,13 @@ def _normal(text: str) -> str:
     return _TRAILING_COMMA_RE.sub("", squeezed.replace("\\", ""))
 
 
+def _code(line: str) -> str:
+    """The line without a trailing comment ("x = 1  # why" -> "x = 1"); "" for a comment."""
+    if _COMMENT_LINE_RE.match(line):
+        return ""
+    return _TRAILING_COMMENT_RE.sub("", line)
+
+
 def formatting_only(files: Sequence[tuple[FileChange, tuple[Hunk, ...]]]) -> bool:
     """True when some lines changed and none of them changed what the code says."""
     touched = False
@@ -46,8 +56,8 @@ def formatting_only(files: Sequence[tuple[FileChange, tuple[Hunk, ...]]]) -> boo
             return False
         if change.status in (FileStatus.ADDED, FileStatus.REMOVED):
             return False
-        removed = [t for t in changed_text(hunks, "old") if t.strip()]
-        added = [t for t in changed_text(hunks, "new") if t.strip()]
+        removed = [c for t in changed_text(hunks, "old") if (c := _code(t)).strip()]
+        added = [c for t in changed_text(hunks, "new") if (c := _code(t)).strip()]
         if not removed and not added:
             if any(ln.changed for h in hunks for ln in (*h.old, *h.new)):
                 touched = True  # blank lines only
@@ -137,9 +147,13 @@ def references(
                     for ln in hunk.side(side):
                         if side == "new" and not ln.changed:
                             continue  # context lines are on both sides: count them once
-                        if use.search(ln.text) and not header.search(ln.text):
-                            marks = found.setdefault(change.path, [False, False])
-                            marks[0 if side == "old" and ln.changed else 1] = True
+                        if not use.search(ln.text) or header.search(ln.text):
+                            continue
+                        marks = found.setdefault(change.path, [False, False])
+                        if side == "new" or not ln.changed:
+                            marks[1] = True
+                        elif not _IMPORT_RE.match(ln.text) and "__all__" not in ln.text:
+                            marks[0] = True  # an import dropped is no caller updated
         if found:
             out[qual] = tuple(Reference(p, removed=m[0], kept=m[1]) for p, m in found.items())
     return out
