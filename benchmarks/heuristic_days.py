@@ -96,6 +96,7 @@ class DayResult:
     high: int
     violations: list[str]
     naming: int
+    symbols: int  # summaries naming something beyond the title that is not a file path
     rows: list[tuple[Commit, Analysis, list[str]]]
 
 
@@ -108,11 +109,13 @@ async def run_day(source: GitSource, branch: str, day: date, lang: Language) -> 
         print(f"{day.isoformat():<12} skipped: {exc}")
         return None
     kept = [c for c in commits if fold_reason(c) is None]
-    rows, violations, high, naming = [], [], 0, 0
+    rows, violations, high, naming, symbols = [], [], 0, 0, 0
     for commit in kept:
         a = analyze_commit(commit, lang)
         names = names_beyond_title(a.summary, commit)
         naming += bool(names)
+        paths = {p for f in commit.files for p in (f.path, f.previous_path) if p}
+        symbols += any(n not in paths and "/" not in n for n in names)
         if a.importance is Importance.HIGH:
             high += 1
             if is_peripheral_only(commit) or changed_lines(commit) <= TINY_LINES:
@@ -120,7 +123,8 @@ async def run_day(source: GitSource, branch: str, day: date, lang: Language) -> 
                     f"{commit.short_sha} {commit.title}\n        {a.importance_reason}"
                 )
         rows.append((commit, a, names))
-    return DayResult(day, len(kept), len(commits) - len(kept), high, violations, naming, rows)
+    folded = len(commits) - len(kept)
+    return DayResult(day, len(kept), folded, high, violations, naming, symbols, rows)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -139,7 +143,12 @@ async def run(args: argparse.Namespace) -> None:
             share = r.high / r.analysed if r.analysed else 0.0
             naming = r.naming / r.analysed if r.analysed else 0.0
             total.update(
-                analysed=r.analysed, high=r.high, bad=len(r.violations), naming=r.naming, days=1
+                analysed=r.analysed,
+                high=r.high,
+                bad=len(r.violations),
+                naming=r.naming,
+                symbols=r.symbols,
+                days=1,
             )
             total["days_over"] += share > HIGH_SHARE_TARGET
             print(
@@ -164,7 +173,8 @@ async def run(args: argparse.Namespace) -> None:
         f"docs/test-only or <= {TINY_LINES}-line commits graded high: {total['bad']} (target 0)\n"
         f"summaries naming a function/class/option/file beyond the title: "
         f"{total['naming'] / n:.1%} (target >= {NAMING_TARGET:.0%}, ratio "
-        f"{total['naming'] / n / NAMING_TARGET:.2f})"
+        f"{total['naming'] / n / NAMING_TARGET:.2f}); naming a function, class, option or key "
+        f"(a file path aside): {total['symbols'] / n:.1%}"
     )
 
 

@@ -69,6 +69,10 @@ def _detail(symbol: Symbol, lang: Language) -> str:
         return ("，" if lang == "zh" else ", ").join(parts)
     if symbol.action is Action.SIGNATURE and old and new:
         return f"{old} → {new}"
+    if symbol.action is Action.BUMPED and not old:
+        return f"未固定 → {new}" if lang == "zh" else f"unpinned → {new}"
+    if symbol.action is Action.BUMPED and not new:
+        return f"{old} → 未固定" if lang == "zh" else f"{old} → unpinned"
     if symbol.action in (Action.DEFAULT, Action.BUMPED) and (old or new):
         return f"{old or '?'} → {new or '?'}"
     return ""
@@ -91,6 +95,12 @@ def phrase(symbol: Symbol, lang: Language) -> str:
         return f"moves {noun(symbol, lang)} {name} from {symbol.old} to {symbol.new}"
     if symbol.action is Action.DEFAULT:
         old, new = symbol.old or "?", symbol.new or "?"
+        if symbol.kind is Kind.CONFIG and not symbol.public:  # a value, not a shipped default
+            return (
+                f"{name} 由 {old} 改为 {new}"
+                if lang == "zh"
+                else f"changes {name} from {old} to {new}"
+            )
         if lang == "zh":
             return f"{name} 的默认值由 {old} 改为 {new}"
         return f"changes the default of {name} from {old} to {new}"
@@ -110,13 +120,13 @@ def grouped(symbols: Sequence[Symbol], lang: Language) -> str:
     clauses: list[str] = []
     for action, items in groups.items():
         if action in (Action.SIGNATURE, Action.DEFAULT, Action.MOVED) or len(items) == 1:
-            clauses.extend(phrase(s, lang) for s in items)
+            clauses.extend(p for p in (phrase(s, lang) for s in items) if p not in clauses)
             continue
         verb = _pick(lang, _VERBS[action])
         if action is Action.CHANGED:
-            names = [_shown_name(s) for s in items]
+            names = list(dict.fromkeys(_shown_name(s) for s in items))
         else:
-            names = _with_nouns(items, lang)
+            names = list(dict.fromkeys(_with_nouns(items, lang)))
         sep = "、" if lang == "zh" else ", "
         clauses.append(f"{verb}{sep.join(names)}" if lang == "zh" else f"{verb} {sep.join(names)}")
     return ("；" if lang == "zh" else "; ").join(clauses)

@@ -15,7 +15,7 @@ from digest.analysis.changes.model import CODE, USER_FACING, Action, Kind, Symbo
 from digest.analysis.describe import grouped, name_of, noun, phrase
 from digest.analysis.heuristic_facts import Facts, lines_of
 from digest.analysis.heuristic_text import join, label, t
-from digest.analysis.post_rules import Signals
+from digest.analysis.post_rules import INTERFACE_ORDER, Signals
 from digest.analysis.rules import CODE_KINDS, PathKind
 from digest.models import ChangeType, Commit, FileChange, Importance, Language, Risk
 
@@ -26,9 +26,9 @@ _NAMED_PATHS = 2
 
 
 def _priority(s: Symbol) -> int:
-    """Lower first: what a reader most needs to hear about."""
+    """Lower first: what a reader most needs to hear about (interfaces by INTERFACE_ORDER)."""
     if s.interface_change:
-        return 0
+        return -len(INTERFACE_ORDER) + INTERFACE_ORDER.index(s.kind)
     if s.kind is Kind.DEPENDENCY:
         return 2
     changed = s.action is Action.CHANGED

@@ -21,7 +21,7 @@ from digest.analysis.describe import phrase
 from digest.analysis.rules import PathKind, has_cjk, is_peripheral_only, parse_message
 from digest.models import Analysis, ChangeType, Commit, Importance, Language
 
-TINY_LINES = 10  # changed lines at most: a tiny change (medium at most unless declared)
+TINY_LINES = 10  # changed lines at most: a tiny change (medium at most unless declared breaking)
 _SECURITY_TITLE_RE = re.compile(r"\bCVE-\d{4}-\d+|\bvulnerab|\bsecurity (?:fix|issue)", re.I)
 _LABEL_PREFIX_RE = re.compile(r"^[^\w]*(?:(?:type|kind|area|topic|category|pr|semver)\s*[:/]\s*)?")
 _BREAKING_LABELS = frozenset(
@@ -31,7 +31,7 @@ _BREAKING_LABELS = frozenset(
 _SECURITY_LABELS = frozenset({"security", "vulnerability", "cve", "security fix", "security-fix"})
 _DOC_LABELS = frozenset({"documentation", "docs", "doc"})
 # Interface kinds in the order a reader cares about them (the reason names the first).
-_INTERFACE_ORDER = (
+INTERFACE_ORDER = (
     Kind.OPTION, Kind.COMMAND, Kind.ROUTE, Kind.SCHEMA, Kind.WIRE, Kind.CONFIG, Kind.ENV,
     Kind.CLASS, Kind.TYPE, Kind.FUNCTION, Kind.METHOD, Kind.CONSTANT, Kind.DEPENDENCY,
 )  # fmt: skip
@@ -89,7 +89,7 @@ def signals(
     info = parse_message(commit.message)
     labels = tuple(labels)
     interface = sorted(
-        changes.interface, key=lambda s: (_INTERFACE_ORDER.index(s.kind), s.action != "removed")
+        changes.interface, key=lambda s: (INTERFACE_ORDER.index(s.kind), s.action != "removed")
     )
     reverted = parse_message(info.reverts) if info.reverts else None
     docs = [label for label in labels if normalise_label(label) in _DOC_LABELS]
@@ -197,7 +197,7 @@ RULES: tuple[Rule, ...] = (
         "拉取请求只带有文档标签，重要程度至多为中。",
         "The pull request is labelled documentation only, so at most medium."), _SECURITY_LIFTS),
     Rule("tiny", False, _MEDIUM, lambda s: s.complete and s.lines <= TINY_LINES, _tiny_reason,
-         _DECLARED_LIFTS),
+         frozenset({"breaking_marker", "breaking_label"})),
     # Lifts: what makes a change worth a lead's attention, most specific first.
     Rule("breaking_marker", True, _HIGH, lambda s: s.breaking_marker, _say(
         "提交信息声明了破坏性变更，重要程度至少为高。",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from digest.analysis.changes.hunks import Hunk, Line, Side
+from digest.analysis.changes.hunks import Hunk, Line, Side, strip_comment
 from digest.analysis.changes.model import Action, Kind, Symbol
 
 _MAX_VALUE = 40
@@ -57,7 +57,7 @@ def is_defaults_file(path: str) -> bool:
 def _short(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip().rstrip(",")
+    value = strip_comment(value)
     if not value or value in ("{", "[", "|", ">", "|-", ">-"):
         return None
     return value if len(value) <= _MAX_VALUE else value[: _MAX_VALUE - 1] + "…"

@@ -120,5 +120,13 @@ def whole_side(change: FileChange, hunks: tuple[Hunk, ...], which: Side) -> str 
     return "\n".join(ln.text for ln in lines)
 
 
+_TRAILING_COMMENT_RE = re.compile(r"\s+(?:#|//)\s.*$|\s+/\*.*\*/\s*$")
+
+
+def strip_comment(value: str) -> str:
+    """A value as written, without the comment after it: `False  # why` -> `False`."""
+    return _TRAILING_COMMENT_RE.sub("", value).strip().rstrip(",;").strip()
+
+
 def changed_text(hunks: tuple[Hunk, ...], which: Side) -> list[str]:
     return [ln.text for h in hunks for ln in h.side(which) if ln.changed]

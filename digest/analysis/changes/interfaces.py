@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from digest.analysis.changes.hunks import Hunk, Line, Side
+from digest.analysis.changes.hunks import Hunk, Line, Side, strip_comment
 from digest.analysis.changes.model import Action, Kind, Symbol
 
 _STATEMENT_LINES = 8
@@ -66,6 +66,18 @@ _ENV_RES = (
                r"['\"](?P<name>[A-Z][A-Z0-9_]{2,})['\"]"),
     re.compile(r"\bprocess\.env\.(?P<name>[A-Z][A-Z0-9_]{2,})\b"),
     re.compile(r"\benv\s*=\s*['\"](?P<name>[A-Z][A-Z0-9_]{2,})['\"]|`[^`]*\benv:\"(?P<tag>[A-Z][A-Z0-9_]{2,})"),
+)  # fmt: skip
+_FOREIGN_ENV = frozenset(
+    {"PATH", "HOME", "USER", "USERNAME", "SHELL", "PWD", "TMPDIR", "TEMP", "TMP", "LANG",
+     "TERM", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CI", "TZ", "EDITOR", "VISUAL",
+     "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+     "HOSTNAME", "PYTHONPATH", "VIRTUAL_ENV", "PAGER"}
+)  # fmt: skip
+_FOREIGN_ENV_PREFIXES = (
+    "LC_", "XDG_", "GITHUB_", "RUNNER_", "SLURM_", "CUDA_", "NCCL_", "NVIDIA_", "OMPI_", "PMI_",
+    "PMIX_", "KUBERNETES_", "AWS_", "AZURE_", "GOOGLE_", "PYTHON", "PYTEST_", "HF_",
+    "HUGGINGFACE_", "TORCH", "TRANSFORMERS_", "TOKENIZERS_", "OMP_", "MKL_", "JAVA_", "GO",
+    "CARGO_", "RUST", "NODE_", "NPM_", "DOCKER_", "SSH_", "DISPLAY", "WAYLAND_",
 )  # fmt: skip
 _SQL_RES = (
     (re.compile(r"\bCREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
@@ -124,7 +136,7 @@ def _statements(lines: tuple[Line, ...], start: re.Pattern[str]) -> Iterator[tup
 def _cli(lines: tuple[Line, ...]) -> Iterator[_Found]:
     for text, changed, i in _statements(lines, _CLI_CALL_RE):
         default = _DEFAULT_RE.search(text)
-        value = default.group(1).strip() if default else None
+        value = strip_comment(default.group(1)) if default else None
         flags = [f for _, q in _QUOTED_RE.findall(text) for f in _FLAG_RE.findall(" " + q)]
         long = _CLAP_LONG_RE.search(text)
         if text.startswith("#[") and re.search(r"\blong\b", text):
@@ -192,6 +204,11 @@ def _env(lines: tuple[Line, ...]) -> Iterator[_Found]:
                 yield _Found(Kind.ENV, name, None, ln.changed)
 
 
+def is_foreign_env(name: str) -> bool:
+    """Variables the platform or other tools own, and debug switches: read, not offered."""
+    return name in _FOREIGN_ENV or name.startswith(_FOREIGN_ENV_PREFIXES) or "DEBUG" in name
+
+
 def _schema(lines: tuple[Line, ...]) -> Iterator[_Found]:
     for ln in lines:
         if not ln.changed:
@@ -256,6 +273,8 @@ def read_interfaces(
     """
     old, new = _side(hunks, "old", path, code), _side(hunks, "new", path, code)
     out: dict[tuple[Kind, str], Symbol] = {}
+    old = [f for f in old if not (f.kind is Kind.ENV and is_foreign_env(f.name))]
+    new = [f for f in new if not (f.kind is Kind.ENV and is_foreign_env(f.name))]
     for f in old + new:
         if f.action is not None and (f.kind, f.name) not in out:
             out[(f.kind, f.name)] = Symbol(f.kind, f.name, f.action, path, public)
@@ -268,7 +287,7 @@ def read_interfaces(
         if a is None or b is None:
             action = Action.ADDED if a is None else Action.REMOVED
             out[key] = Symbol(key[0], key[1], action, path, public)
-        elif a.value != b.value and (a.value or b.value):
+        elif a.value != b.value and a.value is not None and b.value is not None:
             action = Action.DEFAULT if key[0] is Kind.OPTION else Action.SIGNATURE
             out[key] = Symbol(key[0], key[1], action, path, public, a.value, b.value, True)
     return list(out.values())

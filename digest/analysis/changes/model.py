@@ -54,7 +54,7 @@ class Symbol:
     old: str | None = None  # the old signature, default or version
     new: str | None = None
     breaking: bool = False  # existing callers or users must change something
-    # Code whose callers in other files this same commit updates: an internal refactor.
+    # Code whose callers this same commit updates (or removes): an internal refactor.
     callers_updated: bool = False
 
     @property

@@ -119,9 +119,7 @@ def read_changes(commit: Commit) -> Changes:
     unique = _moves(tuple(dict.fromkeys(symbols)))
     refs = references(unique, files)
     unique = tuple(
-        replace(s, callers_updated=True)
-        if any(r.removed and r.path != s.path for r in refs.get(s.name, ()))
-        else s
+        replace(s, callers_updated=True) if any(r.removed for r in refs.get(s.name, ())) else s
         for s in unique
     )
     swaps = renames(files) if files else None

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from digest.analysis.changes.hunks import Hunk, Line, Side
+from digest.analysis.changes.hunks import Hunk, Line, Side, strip_comment
 from digest.analysis.changes.languages import python_private_module
 from digest.analysis.changes.model import Action, Kind, Symbol
 
@@ -24,10 +24,10 @@ _FIELD_RE = re.compile(
     r"^(?P<indent>\s+)(?P<name>[a-z_]\w*)\s*(?::\s*(?P<type>[^=]+?))?\s*(?:=\s*(?P<value>.+?))?\s*$"
 )
 _CLASS_RE = re.compile(r"^(?P<indent>\s*)class\s+(?P<name>\w+)\s*(?:\((?P<bases>.*)\))?\s*:")
-_CONFIG_CLASS_RE = re.compile(
-    r"(?:Config|Settings|Options|Defaults|Conf|Args|Arguments|Params|Parameters|Flags)$"
-)
-_CONFIG_BASES_RE = re.compile(r"Settings|Config\b")
+# What users set: settings, options and arguments by name; a "Config" or "Params" class only
+# when it derives from a settings or config base (a bare ModelConfig describes a model).
+_CONFIG_CLASS_RE = re.compile(r"(?:Settings|Options|Args|Arguments|Flags|Preferences)$")
+_CONFIG_BASES_RE = re.compile(r"\b(?:Base)?Settings\b|\bBaseConfig\b|\bConfigModel\b|Options\b")
 _GO_TAG_RE = re.compile(
     r"^\s*(?P<field>[A-Z]\w*)\s+[^`]+`[^`]*\b(?:json|yaml|toml|mapstructure|koanf):"
     r"\"(?P<key>[\w.-]+)"
@@ -46,7 +46,7 @@ class _Value:
 def _short(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip().rstrip(",;")
+    value = strip_comment(value)
     return value if len(value) <= _MAX_VALUE else value[: _MAX_VALUE - 1] + "…"
 
 

@@ -120,6 +120,12 @@ def renames(
     return swaps
 
 
+def _quoted(line: str, at: int) -> bool:
+    """Whether position `at` sits inside a string literal (a message naming it is no use)."""
+    before = line[:at]
+    return any(before.count(q) % 2 == 1 for q in ('"', "'", "`"))
+
+
 def references(
     symbols: Sequence[Symbol], files: Sequence[tuple[FileChange, tuple[Hunk, ...]]]
 ) -> dict[str, tuple[Reference, ...]]:
@@ -147,7 +153,8 @@ def references(
                     for ln in hunk.side(side):
                         if side == "new" and not ln.changed:
                             continue  # context lines are on both sides: count them once
-                        if not use.search(ln.text) or header.search(ln.text):
+                        hit = use.search(ln.text)
+                        if hit is None or header.search(ln.text) or _quoted(ln.text, hit.start()):
                             continue
                         marks = found.setdefault(change.path, [False, False])
                         if side == "new" or not ln.changed:
