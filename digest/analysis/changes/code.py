@@ -72,6 +72,7 @@ def _container(
 
 
 _FUNCTIONS = frozenset({Kind.FUNCTION, Kind.METHOD})
+_CLOSER_RE = re.compile(r"^\s*[)}\]]+[;,)]*\s*$")
 _SHAPES = frozenset({Kind.CLASS, Kind.TYPE})
 
 
@@ -130,7 +131,7 @@ def _signature_change(old: _Def, new: _Def, lang: Language) -> tuple[Action, boo
     norm = [re.sub(r"\s+|[{:]\s*$", "", d.header) for d in (old, new)]
     if norm[0] == norm[1] or "(" not in old.header or "(" not in new.header:
         return None
-    params = [_params(d.header) for d in (old, new)]
+    params = [_params(d.header, d.name.rsplit(".", 1)[-1]) for d in (old, new)]
     if params[0] == params[1]:
         return None
     added = params[1][len(params[0]) :]
@@ -138,8 +139,12 @@ def _signature_change(old: _Def, new: _Def, lang: Language) -> tuple[Action, boo
     return Action.SIGNATURE, breaking, _shown(old), _shown(new)
 
 
-def _params(header: str) -> list[str]:
-    inner = header[header.find("(") + 1 :]
+def _params(header: str, name: str = "") -> list[str]:
+    """The parameters in a header, split at top-level commas (after the name: a Go receiver
+    or a C return type in parentheses is not the parameter list)."""
+    at = header.find(name + "(") if name else -1
+    start = at + len(name) if at >= 0 else header.find("(")
+    inner = header[start + 1 :]
     depth, cur, out = 0, "", []
     for ch in inner:
         if ch in "([{<":
@@ -160,7 +165,7 @@ def _params(header: str) -> list[str]:
 
 def _shown(d: _Def) -> str:
     short = d.name.rsplit(".", 1)[-1]
-    text = f"{short}({', '.join(_params(d.header))})"
+    text = f"{short}({', '.join(_params(d.header, short))})"
     return text if len(text) <= 120 else text[:117] + "…)"
 
 
@@ -174,6 +179,8 @@ def _enclosing_changes(
         for i, ln in enumerate(lines):
             if not ln.changed or ln.blank or lang.comment.match(ln.text) or lang.match(ln.text):
                 continue
+            if _CLOSER_RE.match(ln.text):
+                continue  # a closing brace says nothing about where it sits
             scope = _container(lines, i, hunk, lang, path)
             if scope is not None:
                 out.setdefault(scope[0], (scope[1], scope[2]))

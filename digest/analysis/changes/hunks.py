@@ -65,7 +65,10 @@ def parse_hunks(patch: str | None) -> tuple[Hunk, ...]:
     head: tuple[int, int, str] | None = None
     old: list[Line] = []
     new: list[Line] = []
-    for n, raw in enumerate(patch.split("\n")):
+    lines = patch.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line starts no line
+    for n, raw in enumerate(lines):
         if n >= MAX_PATCH_LINES:
             break
         match = _HUNK_RE.match(raw) if raw.startswith("@@") else None

@@ -226,9 +226,10 @@ def _schema(lines: tuple[Line, ...]) -> Iterator[_Found]:
                     yield _Found(Kind.SCHEMA, name, None, True, act)
 
 
-def _wire(lines: tuple[Line, ...], path: str) -> Iterator[_Found]:
+def _wire(lines: tuple[Line, ...], path: str, header: str) -> Iterator[_Found]:
     if path.endswith(".proto"):
-        scope = ""
+        opened = _PROTO_TYPE_RE.match(header)
+        scope = opened["name"] if opened else ""
         for ln in lines:
             t = _PROTO_TYPE_RE.match(ln.text)
             f = _PROTO_FIELD_RE.match(ln.text)
@@ -259,7 +260,7 @@ def _side(hunks: tuple[Hunk, ...], which: Side, path: str, code: bool) -> list[_
             out += _routes(lines, path)
         elif path.lower().endswith(".sql"):
             out += _schema(lines)
-        out += _wire(lines, path)
+        out += _wire(lines, path, hunk.header)
     return out
 
 
