@@ -127,6 +127,7 @@ class Rule:
     fires: Callable[[Signals], bool]
     reason: Callable[[Signals, Language], str]
     yields_to: frozenset[str] = frozenset()  # for caps: the lifts that beat them
+    says: str = ""  # the rule in the LLM's rubric (prompt.py lists every rule's words)
 
 
 def _say(zh: str, en: str) -> Callable[[Signals, Language], str]:
@@ -187,46 +188,66 @@ RULES: tuple[Rule, ...] = (
     Rule("formatting_only", False, _LOW, lambda s: s.formatting_only and s.complete, _say(
         "仅调整格式或注释（空白、引号、尾随逗号、注释或导入顺序），行为不变，重要程度为低。",
         "Formatting or comments only (whitespace, quotes, commas, comments, import order): low."),
-        _DECLARED_LIFTS),
+        _DECLARED_LIFTS,
+         says="a formatting- or comment-only diff is low"),
     Rule("rename_only", False, _LOW, lambda s: s.rename_only and s.complete, _rename_reason,
-         _DECLARED_LIFTS),
+         _DECLARED_LIFTS,
+         says="a diff that only renames or moves is low"),
     Rule("peripheral_only", False, _MEDIUM, lambda s: s.peripheral_only, _say(
         "仅涉及文档、测试或 CI 的变更，重要程度至多为中。",
-        "Docs, test or CI-only change, so importance is at most medium."), _SECURITY_LIFTS),
+        "Docs, test or CI-only change, so importance is at most medium."), _SECURITY_LIFTS,
+         says="a docs-, test- or CI-only commit is at most medium unless security-relevant"),
     Rule("documentation_label", False, _MEDIUM, lambda s: s.documentation_label is not None, _say(
         "拉取请求只带有文档标签，重要程度至多为中。",
-        "The pull request is labelled documentation only, so at most medium."), _SECURITY_LIFTS),
+        "The pull request is labelled documentation only, so at most medium."), _SECURITY_LIFTS,
+         says="a pull request labelled only documentation is at most medium unless "
+              "security-relevant"),
     Rule("tiny", False, _MEDIUM, lambda s: s.complete and s.lines <= TINY_LINES, _tiny_reason,
-         frozenset({"breaking_marker", "breaking_label"})),
+         frozenset({"breaking_marker", "breaking_label"}),
+         says="a change of 10 lines or fewer is at most medium unless declared breaking"),
     # Lifts: what makes a change worth a lead's attention, most specific first.
     Rule("breaking_marker", True, _HIGH, lambda s: s.breaking_marker, _say(
         "提交信息声明了破坏性变更，重要程度至少为高。",
-        "The message declares a breaking change, so importance is at least high.")),
+        "The message declares a breaking change, so importance is at least high."),
+         says="a breaking change declared in the message (`!:`, BREAKING CHANGE) is at least high"),
     Rule("breaking_label", True, _HIGH, lambda s: s.breaking_label is not None,
-         _label_reason("breaking")),
+         _label_reason("breaking"),
+         says="a pull request labelled breaking is at least high"),
     Rule("security_label", True, _HIGH, lambda s: s.security_label is not None,
-         _label_reason("security")),
+         _label_reason("security"),
+         says="a pull request labelled security is at least high"),
     Rule("security_declared", True, _HIGH, lambda s: s.security_declared, _say(
         "提交声明为安全修复或涉及漏洞，重要程度至少为高。",
-        "Declared a security fix or names a vulnerability, so at least high.")),
+        "Declared a security fix or names a vulnerability, so at least high."),
+         says="a declared security fix or a named vulnerability (CVE) is at least high"),
     Rule("security_path", True, _HIGH, lambda s: bool(s.security_paths), lambda s, lang: (
         f"改动了安全敏感代码 {s.security_paths[0]}，重要程度至少为高。" if lang == "zh" else
-        f"It changes security-sensitive code ({s.security_paths[0]}), so at least high.")),
-    Rule("interface", True, _HIGH, lambda s: s.interface is not None, _interface_reason),
+        f"It changes security-sensitive code ({s.security_paths[0]}), so at least high."),
+         says="a change to security-sensitive code (authentication, cryptography, secrets, "
+              "permissions) is at least high"),
+    Rule("interface", True, _HIGH, lambda s: s.interface is not None, _interface_reason,
+         says="a changed public interface (an exported function or class removed or its "
+              "signature broken, a CLI option or command, a config key or its default, an HTTP "
+              "route, a database schema or migration, a wire format) is at least high"),
     Rule("major_dependency", True, _HIGH, lambda s: s.major_dependency is not None,
-         _dependency_reason),
+         _dependency_reason,
+         says="a dependency moved across a major version is at least high"),
     Rule("revert_of_high", True, _HIGH, lambda s: s.reverted_high, _say(
         "回滚了一个声明为破坏性或安全相关的提交，重要程度至少为高。",
-        "It reverts a change declared breaking or security-relevant, so at least high.")),
+        "It reverts a change declared breaking or security-relevant, so at least high."),
+         says="a revert of a change declared breaking or security-relevant is at least high"),
     Rule("breaking", True, _HIGH, lambda s: s.breaking_flag, _say(
         "分析判定为破坏性变更，重要程度至少为高。",
-        "Judged a breaking change, so importance is at least high.")),
+        "Judged a breaking change, so importance is at least high."),
+         says="breaking_change = true is at least high"),
     Rule("security", True, _HIGH, lambda s: s.security_flag, _say(
         "分析判定与安全相关，重要程度至少为高。",
-        "Judged security-relevant, so importance is at least high.")),
+        "Judged security-relevant, so importance is at least high."),
+         says="security_relevant = true is at least high"),
     Rule("revert", True, _MEDIUM, lambda s: s.revert and not s.peripheral_only, _say(
         "回滚了此前的提交，重要程度至少为中。",
-        "It reverts an earlier commit, so importance is at least medium.")),
+        "It reverts an earlier commit, so importance is at least medium."),
+         says="any other revert of code is at least medium"),
 )  # fmt: skip
 RULE_KEYS = frozenset(r.key for r in RULES)
 
