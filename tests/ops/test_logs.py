@@ -335,16 +335,22 @@ async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path
             await digest.line_starting("digest serve:", within=60)
             await slack.wait_connected(within=20)
             secret_commit = repo.git("rev-parse", "HEAD")
-            for text in (
-                "subscribe octo/demo tz:Asia/Shanghai",
-                secret_commit[:10],
-                "now 2026-02-05",
+            # One command at a time: each waits for the reply to the one before (commands run
+            # concurrently, so a sha sent right after `subscribe` may be looked up first).
+            for n, text in enumerate(
+                ("subscribe octo/demo tz:Asia/Shanghai", secret_commit[:10], "now 2026-02-05")
             ):
                 envelope = await slack.wait_ack(
                     await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE"),
                     within=20,
                 )
                 assert envelope.ack is not None
+                if n < 2:
+
+                    def replied(count: int = n + 1) -> bool:
+                        return len(slack.responses) >= count
+
+                    await slack.wait_for(replied, what=f"the reply to {text!r}")
             await slack.wait_for(
                 lambda: any(f.completed for f in slack.files) and len(slack.responses) >= 2,
                 what="the digest and its report file",
