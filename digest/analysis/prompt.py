@@ -26,7 +26,7 @@ from digest.analysis.budget import (
     render_file,
     take_lines,
 )
-from digest.analysis.post_rules import RULES
+from digest.analysis.rubric import rubric
 from digest.analysis.tokens import estimate_tokens
 from digest.models import Analysis, ChangeType, Commit, Coverage, Importance, Language
 
@@ -73,11 +73,6 @@ def _options(values: list[str]) -> str:
     return ", ".join(values)
 
 
-def _post_rules() -> str:
-    """The shared post-rules in the rubric's words, one per rule of the table."""
-    return "; ".join(rule.says for rule in RULES)
-
-
 def system_prompt(language: Language, *, schema_in_prompt: dict[str, Any] | None = None) -> str:
     """The system message. `schema_in_prompt` is for providers without json_schema mode
     (json_object mode): the schema is then spelled out here, since nothing else enforces it."""
@@ -90,27 +85,7 @@ read your analysis to decide what deserves their attention, so be specific, fact
 
 {_LANGUAGE_RULE[language]}
 
-Importance rubric: grade by what the change does, not by its type prefix (a "feat:" is not \
-high by itself).
-- high: a public interface changes (an exported function or class removed or its signature \
-broken, a CLI option or command, a config key or its default, an HTTP route, a database schema \
-or migration, a wire format); security-sensitive code or a security fix; a declared breaking \
-change; data loss or a correctness bug in a core runtime path; a substantial new user-facing \
-capability; a large cross-module refactor; a dependency moved across a major version.
-  Example: "feat(cli): add --dry-run to shop import", adding the option and its code path in \
-shop/cli.py -> high (a new CLI option).
-- medium: fixes outside core paths; features that add no interface; internal refactors; \
-dependency bumps with behaviour risk; CI or release pipeline changes; any change of 10 lines \
-or fewer that is not declared breaking.
-  Example: "fix: handle an empty cart at checkout", 15 lines in shop/cart.py and a test -> \
-medium.
-- low: docs, typos, comments, formatting, renames and moves, test-only changes, timeouts, \
-version bumps.
-  Example: "docs: fix a typo in the README" -> low.
-Most commits are medium or low; on an ordinary day only a few are high.
-These rules are applied to your answer afterwards, and the reason then names the rule, so set \
-the flags honestly: {_post_rules()}.
-
+{rubric()}
 Fields and their closed option lists:
 - change_types: 1 or 2 of: {change_types}; the main one first.
 - importance: one of {levels}. importance_reason: one sentence naming the rubric case.
