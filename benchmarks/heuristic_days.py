@@ -33,6 +33,7 @@ NAMING_TARGET = 0.70
 TINY_LINES = 10
 
 _TOKEN_RE = re.compile(r"--?[A-Za-z][\w-]*|[A-Za-z_][\w.:/-]*(?:\(\))?")
+_DEFINERS = "def|class|func|fn|function|struct|type|interface|enum|trait|impl|message|service"
 _CODE_LIKE_RE = re.compile(r"[_./:]|\(\)|^--?\w|[a-z][A-Z]|^[A-Z]\w*[a-z]\w*[A-Z]")
 
 
@@ -69,7 +70,10 @@ def names_beyond_title(summary: str, commit: Commit) -> list[str]:
     found = []
     for token in _TOKEN_RE.findall(summary):
         name = token.rstrip(".:,;/-")
-        if len(name) < 3 or not _CODE_LIKE_RE.search(name):
+        if len(name) < 3:
+            continue
+        defined = re.search(rf"\b(?:{_DEFINERS})\s+{re.escape(name.removesuffix('()'))}\b", touched)
+        if not _CODE_LIKE_RE.search(name) and not defined:
             continue
         name = name.removesuffix("()")
         if len(name) < 3:

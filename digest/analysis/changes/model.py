@@ -61,7 +61,8 @@ class Symbol:
     def interface_change(self) -> bool:
         """A change to a public interface, as the importance rules mean it.
 
-        User-facing kinds count when added, removed or given a new default; code API counts
+        User-facing kinds count when added, removed or given a new default (an environment
+        variable only when removed); code API counts
         when removed, when its signature changes in a way callers notice, or when a default
         changes, unless the commit carries its callers along (then it is an internal
         refactor); a dependency when it crosses a major version.
@@ -70,6 +71,8 @@ class Symbol:
             return False
         if self.kind is Kind.SCHEMA:
             return True
+        if self.kind is Kind.ENV:  # a new variable is mostly a tuning knob; a removed one
+            return self.action is Action.REMOVED  # breaks the deployments that set it
         if self.kind in USER_FACING:
             return self.action in (Action.ADDED, Action.REMOVED, Action.DEFAULT, Action.SIGNATURE)
         if self.kind is Kind.CONSTANT:

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 
 from digest.analysis.changes.hunks import Hunk, changed_text
 from digest.analysis.changes.model import Action, Kind, Reference, Symbol
+from digest.analysis.rules import CODE_KINDS, PathKind, classify_file
 from digest.models import FileChange, FileStatus
 
 MAX_RENAMES = 4
+_RENAMEABLE = CODE_KINDS | {PathKind.TEST, PathKind.DOCS}
 _TOKEN_RE = re.compile(r"[A-Za-z_$][\w$]*|\d[\w.]*|\S")
 _IDENT_RE = re.compile(r"^[A-Za-z_$][\w$]*$")
 _IMPORT_RE = re.compile(r"^\s*(?:from\s+\S+\s+import\b|import\b|#\s*include\b|use\s|require\b)")
@@ -96,6 +98,8 @@ def renames(
             continue
         if change.patch is None or change.patch_clipped:
             return None
+        if classify_file(change) not in _RENAMEABLE:
+            return None  # a renamed key in a config or build file changes what runs
         old_lines, new_lines = changed_text(hunks, "old"), changed_text(hunks, "new")
         old = [t for line in old_lines for t in _TOKEN_RE.findall(line)]
         new = [t for line in new_lines for t in _TOKEN_RE.findall(line)]
