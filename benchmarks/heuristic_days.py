@@ -78,10 +78,12 @@ def names_beyond_title(summary: str, commit: Commit) -> list[str]:
         name = name.removesuffix("()")
         if len(name) < 3:
             continue
-        if name.lower() in title:
+        # A qualified name (Recv.Method, Class.method) is touched when its last part is.
+        last = name.rsplit(".", 1)[-1] if "/" not in name and "." in name else name
+        if name.lower() in title or last.lower() in title:
             continue
         base = name.rsplit("/", 1)[-1]
-        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", touched) or (
+        if re.search(rf"(?<![\w-]){re.escape(last)}(?![\w])", touched) or (
             "/" in name and base in touched
         ):
             found.append(name)
