@@ -444,3 +444,24 @@ async def test_symbols_of_commits_read_from_git(tmp_path: Path) -> None:
         (Kind.OPTION, Action.DEFAULT, "--timeout"),
     }
     assert changes.complete and not changes.formatting_only and not changes.rename_only
+
+
+def test_development_dependencies_are_not_the_products() -> None:
+    groups = '@@ -20,3 +20,3 @@ dev = [\n-    "pytest>=8.3.5",\n+    "pytest>=9.0.3",\n-    "attrs>=22",\n+    "attrs>=23",\n ]\n'  # noqa: E501
+    package = '@@ -5,4 +5,4 @@\n   },\n   "devDependencies": {\n-    "vite": "4.0.0"\n+    "vite": "5.0.0"\n'  # noqa: E501
+    shipped = (
+        '@@ -3,2 +3,2 @@ dependencies = [\n-    "pydantic>=1.10",\n+    "pydantic>=2.5",\n ]\n'
+    )
+    changes = read(
+        change("pyproject.toml", groups), change("web/package.json", package),
+        change("lib/pyproject.toml", shipped), change("requirements-dev.txt", "@@ -1 +1 @@\n-ruff==0.4\n+ruff==1.0\n"),  # noqa: E501
+    )  # fmt: skip
+    public = {s.name: s.public for s in changes.of(Kind.DEPENDENCY)}
+    assert public == {
+        "pytest": False,
+        "attrs": False,
+        "vite": False,
+        "pydantic": True,
+        "ruff": False,
+    }
+    assert [s.name for s in changes.interface] == ["pydantic"]

@@ -43,6 +43,31 @@ class _Dep:
     name: str
     version: str | None  # as written in the spec, for the reader
     number: str | None  # the first version number, for the major check
+    dev: bool = False  # a development, test, lint or docs dependency: not shipped
+
+
+# Sections and tools that serve development, not the product.
+_DEV_SECTION_RE = re.compile(
+    r"^\s*(?:\[[^\]]*(?:dev|test|lint|doc|typing|ci)[^\]]*\]|\"(?:devDependencies|"
+    r"peerDependencies)\"\s*:|(?:dev|test|lint|docs?|typing)\w*\s*=\s*\[)",
+    re.IGNORECASE,
+)
+_ANY_SECTION_RE = re.compile(r"^\s*(?:\[[^\]]+\]\s*$|\"\w*[Dd]ependencies\"\s*:|\w+\s*=\s*\[)")
+_DEV_TOOLS_RE = re.compile(
+    r"^(?:pytest\S*|mypy|ruff|black|isort|flake8\S*|pylint|coverage|pre-commit|tox|nox|"
+    r"sphinx\S*|mkdocs\S*|types-\S+|@types/\S+|eslint\S*|prettier|jest|vitest|ts-jest|"
+    r"typescript|hypothesis|freezegun|responses|respx|pytest-\S+|codespell|bandit|pyright)$",
+    re.IGNORECASE,
+)
+_DEV_FILE_RE = re.compile(r"(?:^|[-_.])(?:dev|test|tests|lint|docs?|ci|typing)(?:[-_.]|$)", re.I)
+
+
+def _in_dev_section(lines: list[str], header: str) -> bool:
+    """Whether the last section opened above (in the hunk, else git's header) is a dev one."""
+    for text in [*reversed(lines), header]:
+        if _ANY_SECTION_RE.match(text) or _DEV_SECTION_RE.match(text):
+            return bool(_DEV_SECTION_RE.match(text))
+    return False
 
 
 def _parse(line: str, manifest: str) -> _Dep | None:
@@ -82,29 +107,38 @@ def _major(number: str | None) -> int | None:
 def read_dependencies(path: str, hunks: tuple[Hunk, ...], *, public: bool) -> list[Symbol]:
     name = path.rsplit("/", 1)[-1].lower()
     manifest = "gemfile" if name == "gemfile" else name
+    dev_file = bool(_DEV_FILE_RE.search(name.rsplit(".", 1)[0]))
     sides: list[dict[str, _Dep]] = []
     for which in ("old", "new"):
         found: dict[str, _Dep] = {}
         for hunk in hunks:
+            seen: list[str] = []
             for ln in hunk.side(which):
                 dep = _parse(ln.text, manifest) if ln.changed else None
                 if dep is not None and dep.name.lower() not in _NOT_DEPS:
-                    found.setdefault(dep.name.lower(), dep)
+                    dev = (
+                        dev_file
+                        or bool(_DEV_TOOLS_RE.match(dep.name))
+                        or _in_dev_section(seen, hunk.header)
+                    )
+                    found.setdefault(dep.name.lower(), replace(dep, dev=dev))
+                seen.append(ln.text)
         sides.append(found)
     old, new = sides
     out: list[Symbol] = []
     for key in dict.fromkeys([*new, *old]):
         a, b = old.get(key), new.get(key)
+        shipped = public and not (a or b or _Dep("", None, None)).dev
         if a is None or b is None:
             ref = b or a
             assert ref is not None
             action = Action.ADDED if a is None else Action.REMOVED
-            out.append(Symbol(Kind.DEPENDENCY, ref.name, action, path, public, None, ref.version))
+            out.append(Symbol(Kind.DEPENDENCY, ref.name, action, path, shipped, None, ref.version))
         elif a.version != b.version:
             before, after = _major(a.number), _major(b.number)
             major = before is not None and after is not None and before != after
             bump = Symbol(
-                Kind.DEPENDENCY, b.name, Action.BUMPED, path, public, a.version, b.version
+                Kind.DEPENDENCY, b.name, Action.BUMPED, path, shipped, a.version, b.version
             )
             out.append(replace(bump, breaking=major))
     return out
