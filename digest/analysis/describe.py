@@ -128,7 +128,9 @@ def grouped(symbols: Sequence[Symbol], lang: Language) -> str:
         else:
             names = list(dict.fromkeys(_with_nouns(items, lang)))
         sep = "、" if lang == "zh" else ", "
-        clauses.append(f"{verb}{sep.join(names)}" if lang == "zh" else f"{verb} {sep.join(names)}")
+        joined = sep.join(names)
+        space = " " if lang == "en" or joined[:1].isascii() else ""
+        clauses.append(f"{verb}{space}{joined}")
     return ("；" if lang == "zh" else "; ").join(clauses)
 
 

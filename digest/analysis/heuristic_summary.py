@@ -22,6 +22,7 @@ from digest.models import ChangeType, Commit, FileChange, Importance, Language, 
 SUMMARY_SYMBOLS = 4
 REVERT_WORD_RE = re.compile(r"^\W*(?:revert\w*|回滚|回退|撤销|还原)\s*", re.IGNORECASE)
 UNTESTED_LINES = 100  # more code lines than this changed with no test file touched: a risk
+LARGEST_FIRST_LINES = 50  # "start with the largest file" only helps in a change this big
 _NAMED_PATHS = 2
 
 
@@ -252,7 +253,8 @@ def risks_and_recommendations(
     risks = [r for r, _ in triggers if r is not None]
     risks.sort(key=lambda r: -r.severity.rank)
     recs = list(dict.fromkeys(rec for _, rec in triggers if rec))
-    if not recs and main is not None and len(commit.files) >= 3:
+    big = commit.additions + commit.deletions >= LARGEST_FIRST_LINES
+    if not recs and main is not None and len(commit.files) >= 3 and big:
         recs.append(t(lang, "rc_largest", path=main.path, add=main.additions, dele=main.deletions))
     return tuple(risks[:3]), tuple(recs[:3])
 

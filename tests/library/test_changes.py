@@ -465,3 +465,12 @@ def test_development_dependencies_are_not_the_products() -> None:
         "ruff": False,
     }
     assert [s.name for s in changes.interface] == ["pydantic"]
+
+
+def test_a_changed_string_or_a_swapped_use_is_no_rename() -> None:
+    strings = (
+        '@@ -3,2 +3,2 @@ def columns():\n-    return ["avg", "p75"]\n+    return ["avg", "p50"]\n'
+    )
+    assert not read(change("shop/report.py", strings)).rename_only
+    uses = "@@ -3,4 +3,4 @@ def show(stats):\n-    a = stats.p75\n-    b = stats.p75\n+    a = stats.p50\n+    b = stats.p50\n"  # noqa: E501
+    assert not read(change("shop/report.py", uses)).rename_only  # p50 existed: behaviour

@@ -106,17 +106,16 @@ def test_new_and_major_dependencies_are_named() -> None:
     assert "Check the licence and upkeep of the new dependency rich." in a.recommendations
 
 
-def test_largest_change_advice_only_with_three_files_and_nothing_better() -> None:
-    two = mk(
-        "Tidy",
-        raw("shop/a.py", "@@ -1,1 +1,21 @@ def a():\n" + body(20)),
-        raw("shop/b.py", "@@ -1,1 +1,3 @@ def b():\n" + body(2)),
+def test_largest_change_advice_only_for_three_files_of_a_sizeable_change() -> None:
+    a = raw("shop/a.py", "@@ -1,1 +1,41 @@ def a():\n" + body(40))
+    b = raw("shop/b.py", "@@ -1,1 +1,11 @@ def b():\n" + body(10))
+    c = raw("shop/c.py", "@@ -1,1 +1,6 @@ def c():\n" + body(5))
+    assert analyze_commit(mk("Tidy", a, b), "en").recommendations == ()
+    assert analyze_commit(mk("Tidy", a, b, c), "en").recommendations == (
+        "Start the review with shop/a.py (+40/−0), the largest change.",
     )
-    assert analyze_commit(two, "en").recommendations == ()
-    three = mk("Tidy", *two.files, raw("shop/c.py", "@@ -1,1 +1,3 @@ def c():\n" + body(2)))
-    assert analyze_commit(three, "en").recommendations == (
-        "Start the review with shop/a.py (+20/−0), the largest change.",
-    )
+    small = [raw(f"shop/{n}.py", f"@@ -1,1 +1,2 @@ def {n}():\n" + body(1)) for n in "xyz"]
+    assert analyze_commit(mk("Tidy", *small), "en").recommendations == ()  # 3 lines in all
 
 
 DAY = [

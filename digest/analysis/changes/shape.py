@@ -28,10 +28,10 @@ _IMPORT_RE = re.compile(r"^\s*(?:from\s+\S+\s+import\b|import\b|#\s*include\b|us
 _TRAILING_COMMA_RE = re.compile(r",(?=[)\]}])")
 _COMMENT_LINE_RE = re.compile(r"^\s*(?:#(?!!|include|define|if|endif|else|pragma)|//|/\*|\*|--\s)")
 _TRAILING_COMMENT_RE = re.compile(r"\s+(?:#|//)\s.*$")
-_DEF_WORDS = frozenset(
-    {"def", "class", "fn", "func", "function", "const", "let", "var", "struct", "type",
-     "interface", "enum", "trait", "impl", "mod", "module"}
-)  # fmt: skip
+_DEFINES_RE = re.compile(
+    r"(?:^|\s)(?:def|class|fn|func|function|const|let|var|struct|type|interface|enum|trait|impl"
+    r"|mod|module|import|from|use)\s"
+)
 _COMMON_NAMES = frozenset(
     {"get", "set", "run", "main", "init", "__init__", "new", "call", "__call__", "close", "open",
      "read", "write", "start", "stop", "load", "save", "update", "create", "delete", "list"}
@@ -100,28 +100,41 @@ def renames(
             return None
         if classify_file(change) not in _RENAMEABLE:
             return None  # a renamed key in a config or build file changes what runs
-        old_lines, new_lines = changed_text(hunks, "old"), changed_text(hunks, "new")
-        old = [t for line in old_lines for t in _TOKEN_RE.findall(line)]
-        new = [t for line in new_lines for t in _TOKEN_RE.findall(line)]
+        old = [tok for line in changed_text(hunks, "old") for tok in _tokens(line)]
+        new = [tok for line in changed_text(hunks, "new") for tok in _tokens(line)]
         if len(old) != len(new):
             return None
-        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+        for (a, a_quoted, a_defines), (b, b_quoted, _) in zip(old, new, strict=True):
             if a == b:
                 continue
-            if not (_IDENT_RE.match(a) and _IDENT_RE.match(b)):
-                return None
+            if a_quoted or b_quoted or not (_IDENT_RE.match(a) and _IDENT_RE.match(b)):
+                return None  # a changed string or value is behaviour, not a name
             pairs[(a, b)] += 1
-            if i and old[i - 1] in _DEF_WORDS:
+            if a_defines:
                 defined.add(a)
     mapping: dict[str, str] = {}
     for a, b in pairs:
         if mapping.setdefault(a, b) != b:
             return None  # one old name turned into two different ones: not a rename
-    backed = all(n >= 2 or a in defined or (a, b) in moved for (a, b), n in pairs.items())
+    # A rename renames a definition (or a moved file): swapping one existing name for another
+    # at its uses, however often, is a change of behaviour.
+    backed = all(a in defined or (a, b) in moved for a, b in pairs)
     swaps = tuple(sorted(set(pairs) | {m for m in moved if m[0] != m[1]}))
     if not backed or not swaps or len(pairs) > MAX_RENAMES:
         return None
     return swaps
+
+
+def _tokens(line: str) -> list[tuple[str, bool, bool]]:
+    """(token, inside a string literal, names what the line defines or assigns)."""
+    out = []
+    defining = bool(_DEFINES_RE.search(line))
+    for n, m in enumerate(_TOKEN_RE.finditer(line)):
+        after = line[m.end() :].lstrip()
+        # `name = ...` / `name: T = ...` at the start of a statement defines `name`.
+        assigned = n == 0 and after.startswith(("=", ":")) and not after.startswith("==")
+        out.append((m.group(), _quoted(line, m.start()), defining or assigned))
+    return out
 
 
 def _quoted(line: str, at: int) -> bool:
