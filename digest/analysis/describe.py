@@ -119,6 +119,9 @@ def grouped(symbols: Sequence[Symbol], lang: Language) -> str:
         groups.setdefault(s.action, []).append(s)
     clauses: list[str] = []
     for action, items in groups.items():
+        if action is Action.MOVED and len(items) > 1:
+            clauses.extend(_moves(items, lang))
+            continue
         if action in (Action.SIGNATURE, Action.DEFAULT, Action.MOVED) or len(items) == 1:
             clauses.extend(p for p in (phrase(s, lang) for s in items) if p not in clauses)
             continue
@@ -132,6 +135,22 @@ def grouped(symbols: Sequence[Symbol], lang: Language) -> str:
         space = " " if lang == "en" or joined[:1].isascii() else ""
         clauses.append(f"{verb}{space}{joined}")
     return ("；" if lang == "zh" else "; ").join(clauses)
+
+
+def _moves(items: Sequence[Symbol], lang: Language) -> list[str]:
+    """Moves between the same two files in one clause."""
+    by_route: dict[tuple[str | None, str | None], list[Symbol]] = {}
+    for s in items:
+        by_route.setdefault((s.old, s.new), []).append(s)
+    out = []
+    for (old, new), moved in by_route.items():
+        names = ("、" if lang == "zh" else ", ").join(dict.fromkeys(_with_nouns(moved, lang)))
+        out.append(
+            f"将{names} 从 {old} 移至 {new}"
+            if lang == "zh"
+            else f"moves {names} from {old} to {new}"
+        )
+    return out
 
 
 def _with_nouns(items: Iterable[Symbol], lang: Language) -> list[str]:

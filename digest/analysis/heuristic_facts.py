@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from digest.analysis import rules
+from digest.analysis.changes.languages import language_of
 from digest.analysis.changes.model import Changes
 from digest.analysis.changes.read import read_changes
 from digest.analysis.heuristic_titles import Guess, title_guesses
@@ -136,7 +137,9 @@ def facts_of(commit: Commit) -> Facts:
         tests_touched=any(k is PathKind.TEST for _, k in files),
         tests_grew=bool(code) and any(k is PathKind.TEST and f.additions for f, k in files),
         new_test_files=tuple(
-            f.path for f, k in files if k is PathKind.TEST and f.status is FileStatus.ADDED
+            f.path
+            for f, k in files
+            if k is PathKind.TEST and f.status is FileStatus.ADDED and language_of(f.path)
         ),
         security_paths=sec_paths,
         migrations=tuple(f.path for f, k in files if k is PathKind.MIGRATION),

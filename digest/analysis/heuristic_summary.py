@@ -32,6 +32,8 @@ def _priority(s: Symbol) -> int:
         return -len(INTERFACE_ORDER) + INTERFACE_ORDER.index(s.kind)
     if s.kind is Kind.DEPENDENCY:
         return 2
+    if s.action is Action.MOVED:
+        return 6
     changed = s.action is Action.CHANGED
     if s.kind in CODE:
         if s.public:

@@ -474,3 +474,21 @@ def test_a_changed_string_or_a_swapped_use_is_no_rename() -> None:
     assert not read(change("shop/report.py", strings)).rename_only
     uses = "@@ -3,4 +3,4 @@ def show(stats):\n-    a = stats.p75\n-    b = stats.p75\n+    a = stats.p50\n+    b = stats.p50\n"  # noqa: E501
     assert not read(change("shop/report.py", uses)).rename_only  # p50 existed: behaviour
+
+
+def test_a_settings_class_moved_to_another_file_is_moved_not_removed() -> None:
+    fields = "    branch: str = 'main'\n    tz: str = 'UTC'\n"
+    out = (
+        "@@ -10,4 +10,1 @@ class Grammar:\n-class SubscribeOptions(BaseSettings):\n"
+        + "".join(f"-{line}\n" for line in fields.splitlines())
+        + "+from bot.chat.options import SubscribeOptions\n"
+    )
+    into = added_file("bot/chat/options.py", f"class SubscribeOptions(BaseSettings):\n{fields}")
+    changes = read(change("bot/chat/grammar.py", out), into)
+    moved = {s.name: (s.action, s.old, s.new) for s in changes.symbols}
+    assert moved["SubscribeOptions.branch"] == (
+        Action.MOVED,
+        "bot/chat/grammar.py",
+        "bot/chat/options.py",
+    )
+    assert not changes.interface

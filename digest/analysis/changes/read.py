@@ -13,7 +13,7 @@ from digest.analysis.changes.deps import read_dependencies
 from digest.analysis.changes.hunks import Hunk, parse_hunks
 from digest.analysis.changes.interfaces import read_interfaces
 from digest.analysis.changes.languages import GO, PYTHON, language_of
-from digest.analysis.changes.model import CODE, Action, Changes, Kind, Symbol
+from digest.analysis.changes.model import Action, Changes, Kind, Symbol
 from digest.analysis.changes.settings import read_settings
 from digest.analysis.changes.shape import formatting_only, references, renames
 from digest.analysis.rules import CODE_KINDS, DIFF_EXCLUDED_KINDS, PathKind
@@ -87,8 +87,9 @@ def _read_file(change: FileChange, kind: PathKind, hunks: tuple[Hunk, ...]) -> l
 
 
 def _moves(symbols: tuple[Symbol, ...]) -> tuple[Symbol, ...]:
-    """A definition removed from one file and added to another is moved, not gone."""
-    added = {(s.kind, s.name): s for s in symbols if s.action is Action.ADDED and s.kind in CODE}
+    """A definition (or a settings field, a section, a dependency) removed from one file and
+    added to another is moved, not gone."""
+    added = {(s.kind, s.name): s for s in symbols if s.action is Action.ADDED}
     out: list[Symbol] = []
     moved: set[tuple[Kind, str]] = set()
     for s in symbols:
