@@ -1,8 +1,9 @@
-"""The offline analyzer: every Analysis field from the message, the paths and the size.
+"""The offline analyzer: every Analysis field from the message, the paths and the diff.
 
-It needs no network and invents nothing: each sentence states which rule fired and which
-files made it fire, so a reader can check it against the commit. Titles without a declared
-type are read by their leading words (heuristic_text), and the files must agree.
+It needs no network and invents nothing: the grade is the heuristic's own reading of the kind
+and size of the change, moved by the shared post-rules (public interfaces, security, breaking
+markers, tiny or formatting-only diffs); the summary names the functions, options, keys and
+files the diff changes; each risk and suggestion names the symbol or file that raised it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,24 @@ from collections import defaultdict
 from typing import Any
 
 from digest.analysis import rules
-from digest.analysis.heuristic_facts import Facts, change_types, facts_of, guessed, lines_of
-from digest.analysis.heuristic_text import (
-    TEXT,
-    names_cli_addition,
-    summary,
-    t,
+from digest.analysis.heuristic_facts import (
+    Facts,
+    change_types,
+    facts_of,
+    guessed,
+    inverted,
+    lines_of,
 )
+from digest.analysis.heuristic_summary import (
+    REVERT_WORD_RE,
+    area_names,
+    interface_insight,
+    risks_and_recommendations,
+    summary,
+)
+from digest.analysis.heuristic_text import TEXT, t
+from digest.analysis.heuristic_titles import names_cli_addition
+from digest.analysis.post_rules import Signals, apply_post_rules, decide, signals
 from digest.analysis.rules import CODE_KINDS, PathKind
 from digest.models import (
     AffectedArea,
@@ -35,13 +47,13 @@ from digest.models import (
     Importance,
     Insights,
     Language,
-    Risk,
 )
 
-VERSION = "v2"
-UNTESTED_LINES = 100  # more code lines than this changed with no test file touched: a risk
+VERSION = "v3"
 CHORE_MEDIUM_LINES = 100  # a chore this big is an internal refactor in disguise
-FEATURE_HIGH_LINES = 50  # product source lines that make an undeclared feature substantial
+FEATURE_CLI_LINES = 30  # product source lines behind a title that adds an option or command
+FEATURE_BIG_LINES = 200  # product source lines that make a new capability on their own
+CHANGE_BIG_LINES = 50  # an unlabelled change this big in product source is a behaviour change
 
 _LOW_RE = re.compile(
     r"\btypos?\b|\bformatting\b|\breformat\w*|\blint(ing)?\b|\bwhitespace\b|^rename\b"
@@ -53,58 +65,105 @@ _DEFECT_RE = re.compile(
     r"|race conditions?|use[ -]after[ -]free)\b",
     re.IGNORECASE,
 )
-_REVERT_WORD_RE = re.compile(r"^\W*(?:revert\w*|回滚|回退|撤销|还原)\s*", re.IGNORECASE)
 _GUESS_KINDS = {"cosmetic": "chore", "release": "chore", "remove": "chore", "docs_code": "chore"}
 
+Grade = tuple[Importance, str, dict[str, Any]]  # level, the rule's key, its values
+_SHAPE_CAPS = frozenset({"formatting_only", "rename_only"})
 
-def _importance(commit: Commit, fx: Facts, types: tuple[ChangeType, ...]) -> tuple[Importance, str]:
-    """DESIGN §4's rubric, first match wins; returns the level and the rule's key."""
+
+def _feature(fx: Facts, key: str | None) -> Grade:
+    """A new user-facing capability needs evidence beyond the word "feat": a public interface
+    (the shared lifts see those), a title that adds an option or command to sizeable product
+    source, or a large amount of new product source."""
+    high, medium = Importance.HIGH, Importance.MEDIUM
+    src = {"src": fx.source_lines}
+    if key == "improve":
+        return medium, "improve", {}
+    if not fx.core_code:
+        return medium, "feature_aux", {}
+    if names_cli_addition(fx.info.subject) and fx.source_lines >= FEATURE_CLI_LINES:
+        return high, "feature_cli", src
+    if fx.source_lines >= FEATURE_BIG_LINES:
+        return high, "feature_big", src
+    return medium, "feature_small", src
+
+
+def _base(commit: Commit, fx: Facts, types: tuple[ChangeType, ...], lang: Language) -> Grade:
+    """The heuristic's own rubric, first match wins; the shared lifts and caps come after."""
     high, medium, low = Importance.HIGH, Importance.MEDIUM, Importance.LOW
     key = guessed(fx, types)
     if not commit.files:
-        return low, "empty"
-    for fired, rule in (
-        (fx.info.breaking, "breaking"),
-        (fx.security, "security"),
-        (fx.info.reverts is not None or types[0] is ChangeType.REVERT, "revert"),
-        (fx.large, "large"),
-    ):
-        if fired:
-            return high, rule
+        return low, "empty", {}
+    if fx.large:
+        return high, "large", {"lines": fx.code_lines, "dirs": len(fx.top_dirs)}
     if fx.path_type in (ChangeType.DOCS, ChangeType.TEST):
-        return low, "docs_only" if fx.path_type is ChangeType.DOCS else "test_only"
+        return low, "docs_only" if fx.path_type is ChangeType.DOCS else "test_only", {}
     renames_only = all(f.status is FileStatus.RENAMED and not lines_of(f) for f, _ in fx.files)
     if _LOW_RE.search(fx.info.subject) or renames_only or key == "cosmetic":
-        return low, "low_kw"
+        return low, "low_kw", {}
     if ChangeType.CHORE in types and fx.code_lines == 0:
-        return low, "chore"
+        return low, "chore", {}
     primary = types[0]
+    src = {"src": fx.source_lines}
     if primary is ChangeType.FEATURE:
-        if key is None:  # declared
-            return (high, "feature") if fx.core_code else (medium, "feature_aux")
-        if key == "improve" or not fx.core_code:
-            return medium, "improve" if key == "improve" else "feature_aux"
-        if fx.source_lines >= FEATURE_HIGH_LINES:
-            return high, "feature_big"
-        if names_cli_addition(fx.info.subject):
-            return high, "feature_cli"
-        return medium, "feature_small"
+        return _feature(fx, key)
     if primary is ChangeType.BUGFIX:
         defect = fx.core_code and _DEFECT_RE.search(fx.info.subject)
-        return (high, "defect") if defect else (medium, "bugfix")
+        return (high, "defect", {}) if defect else (medium, "bugfix", {})
     if primary in (ChangeType.DOCS, ChangeType.TEST):
-        return low, "docs_only" if primary is ChangeType.DOCS else "test_only"
+        return low, "docs_only" if primary is ChangeType.DOCS else "test_only", {}
     if primary is ChangeType.CHORE and not fx.info.declared and fx.core_code and key is None:
-        if fx.tests_added:
-            return medium, "chore_tested"
-        big = fx.source_lines >= FEATURE_HIGH_LINES
-        return (medium, "change_big") if big else (low, "change_small")
+        if fx.tests_grew:
+            return medium, "chore_tested", {}
+        big = fx.source_lines >= CHANGE_BIG_LINES
+        return (medium, "change_big", src) if big else (low, "change_small", src)
     if primary is ChangeType.CHORE:
-        big = fx.code_lines >= CHORE_MEDIUM_LINES
-        return (
-            (medium, "chore_big") if big else (low, "docs_code" if key == "docs_code" else "chore")
-        )
-    return medium, primary.value if primary.value in TEXT else "chore_big"
+        if fx.code_lines >= CHORE_MEDIUM_LINES:
+            return medium, "chore_big", {}
+        return low, "docs_code" if key == "docs_code" else "chore", {}
+    return medium, primary.value if primary.value in TEXT else "chore_big", {}
+
+
+def _revert(commit: Commit, fx: Facts, lang: Language) -> Grade:
+    """A revert weighs what it takes back: the reverted change, graded by the same rules."""
+    inner = fx.info.reverts or REVERT_WORD_RE.sub("", fx.subject) or fx.subject
+    back = inverted(commit, inner)
+    bfx = facts_of(back)
+    btypes = change_types(bfx)
+    if btypes[0] is ChangeType.REVERT:  # a revert of a revert: judge it as its own change
+        return Importance.MEDIUM, "revert", {"inner": inner}
+    level, reason, _ = _graded(back, bfx, btypes, _signals(back, bfx, btypes), lang)
+    if level is Importance.HIGH:
+        return Importance.HIGH, "revert_high", {"inner": inner, "why": reason}
+    if bfx.core_code or bfx.code_lines:
+        return Importance.MEDIUM, "revert", {"inner": inner}
+    return level, "revert", {"inner": inner}  # taking back docs or tests weighs what they did
+
+
+def _signals(commit: Commit, fx: Facts, types: tuple[ChangeType, ...]) -> Signals:
+    revert = types[0] is ChangeType.REVERT
+    return signals(commit, changes=fx.changes, security_flag=fx.security, revert_flag=revert)
+
+
+def _graded(
+    commit: Commit, fx: Facts, types: tuple[ChangeType, ...], s: Signals, lang: Language
+) -> tuple[Importance, str, str]:
+    """(level, reason in words, rule key): the base rubric, then the shared post-rules."""
+    if s.revert:
+        level, key, values = _revert(commit, fx, lang)
+    else:
+        level, key, values = _base(commit, fx, types, lang)
+    final, rule = decide(level, s)
+    if rule is None:  # a formatting or rename cap says more than "a small chore"
+        _, cap = decide(Importance.HIGH, s)
+        if cap is not None and cap.level is final and cap.key in _SHAPE_CAPS:
+            rule = cap
+    if rule is not None:
+        return final, rule.reason(s, lang), rule.key
+    _, lift = decide(Importance.LOW, s)
+    if final is Importance.HIGH and lift is not None and lift.lift and key != "revert_high":
+        return final, lift.reason(s, lang), lift.key  # the lift says more than "feature"
+    return final, t(lang, key, **values), key
 
 
 def _kind(fx: Facts, types: tuple[ChangeType, ...]) -> str:
@@ -119,29 +178,31 @@ def _kind(fx: Facts, types: tuple[ChangeType, ...]) -> str:
     return types[0].value
 
 
-def _areas(fx: Facts, lang: Language) -> tuple[tuple[AffectedArea, bool], ...]:
+def _areas(fx: Facts, lang: Language) -> tuple[AffectedArea, ...]:
     """Modules by changed lines, each named by its files' common directory (as deep as true),
-    and whether it holds code (the summary names code areas first)."""
-    groups: dict[str, list[tuple[FileChange, PathKind]]] = defaultdict(list)
-    for f, k in fx.files:
-        groups[rules.area_of(f.path)].append((f, k))
-    ranked = sorted(groups.items(), key=lambda kv: (-sum(lines_of(f) for f, _ in kv[1]), kv[0]))
+    with the symbols the diff changes there."""
+    groups: dict[str, list[FileChange]] = defaultdict(list)
+    for f, _ in fx.files:
+        groups[rules.area_of(f.path)].append(f)
+    ranked = sorted(groups.items(), key=lambda kv: (-sum(lines_of(f) for f in kv[1]), kv[0]))
     areas = []
-    for key, fks in ranked[:6]:
-        fs = [f for f, _ in fks]
+    for key, fs in ranked[:6]:
         common = posixpath.commonpath([posixpath.dirname(f.path) for f in fs])
         n, add, dele = len(fs), sum(f.additions for f in fs), sum(f.deletions for f in fs)
-        note = t(lang, "area_note" if n > 1 else "area_note_one", n=n, add=add, dele=dele)
-        code = any(k in CODE_KINDS for _, k in fks)
-        areas.append((AffectedArea(path_or_module=common or key, note=note), code))
+        names = area_names(fx, {f.path for f in fs}, lang)
+        note = t(lang, "area_note" if n > 1 else "area_note_one", n=n, add=add, dele=dele,
+                 names=names)  # fmt: skip
+        areas.append(AffectedArea(path_or_module=common or key, note=note))
     return tuple(areas)
 
 
-def _insights(fx: Facts, types: tuple[ChangeType, ...], lang: Language) -> Insights:
+def _insights(fx: Facts, types: tuple[ChangeType, ...], s: Signals, lang: Language) -> Insights:
     sep = "、" if lang == "zh" else ", "
     arch = maint = sec = None
     if fx.migrations:
         arch = t(lang, "in_migration", path=fx.migrations[0])
+    elif s.interface is not None:
+        arch = interface_insight(s, lang)
     elif fx.large:
         arch = t(lang, "in_large", dirs=len(fx.top_dirs), names=sep.join(fx.top_dirs[:5]))
     if fx.security_paths:
@@ -157,65 +218,28 @@ def _insights(fx: Facts, types: tuple[ChangeType, ...], lang: Language) -> Insig
     return Insights(architecture=arch, performance=perf, security=sec, maintainability=maint)
 
 
-def _risks_and_recommendations(
-    commit: Commit, fx: Facts, types: tuple[ChangeType, ...], rule: str, lang: Language
-) -> tuple[tuple[Risk, ...], tuple[str, ...]]:
-    """One list of triggers: each may raise a risk, suggest a step naming a file, or both."""
-    high, medium, low = Importance.HIGH, Importance.MEDIUM, Importance.LOW
-    main = fx.biggest(*CODE_KINDS) or fx.biggest()
-    top = main.path if main else ""
-    ci = fx.biggest(PathKind.CI)
-    # Formatting, typo and rename commits change lines, not behaviour: no "untested" risk.
-    untested = fx.code_lines > UNTESTED_LINES and not fx.tests_touched and rule != "low_kw"
-    revert = fx.info.reverts is not None or types[0] is ChangeType.REVERT
-    inner = fx.info.reverts or _REVERT_WORD_RE.sub("", fx.subject) or fx.subject
-    mig, sec, dep = (xs[0] if xs else "" for xs in (fx.migrations, fx.security_paths, fx.bumped))
-    workflow = ci.path if ci is not None and ci.path.startswith(".github/workflows/") else ""
-    triggers: list[tuple[bool, str | None, Importance, str | None, dict[str, Any]]] = [
-        (fx.info.breaking, "rk_breaking", high, "rc_breaking", {"path": top}),
-        (bool(mig), "rk_migration", high, "rc_migration", {"path": mig}),
-        (bool(sec), "rk_security", medium, "rc_security", {"path": sec}),
-        (revert, "rk_revert", medium, "rc_revert", {"path": top, "inner": inner}),
-        (untested, "rk_untested", medium, "rc_untested", {"path": top, "lines": fx.code_lines}),
-        (bool(dep), "rk_deps", low, "rc_deps", {"path": dep}),
-        (commit.files_incomplete, "rk_incomplete", low, None, {}),
-        (bool(workflow), None, low, "rc_ci", {"path": workflow}),
-    ]
-    fired = [trigger for trigger in triggers if trigger[0]]
-    risks = tuple(Risk(risk=t(lang, rk, **v), severity=sev) for _, rk, sev, _, v in fired if rk)
-    recs = [t(lang, rc, **v) for _, _, _, rc, v in fired if rc] if main else []
-    if main and not recs:
-        recs.append(t(lang, "rc_default", path=top, add=main.additions, dele=main.deletions))
-    return risks[:3], tuple(recs[:3])
-
-
 def analyze_commit(commit: Commit, language: Language) -> Analysis:
     """The whole heuristic analysis of one commit: pure, deterministic, post-rules applied."""
     fx = facts_of(commit)
     types = change_types(fx)
-    importance, rule = _importance(commit, fx, types)
-    ranked = _areas(fx, language)
-    areas = tuple(a for a, _ in ranked)
-    code_first = [a.path_or_module for a, code in sorted(ranked, key=lambda ac: not ac[1])]
-    risks, recommendations = _risks_and_recommendations(commit, fx, types, rule, language)
+    s = _signals(commit, fx, types)
+    importance, reason, rule = _graded(commit, fx, types, s, language)
+    risks, recommendations = risks_and_recommendations(commit, fx, s, rule, language)
+    has_code = any(k in CODE_KINDS for _, k in fx.files)
     analysis = Analysis(
         change_types=types,
         importance=importance,
-        importance_reason=t(
-            language, rule, lines=fx.code_lines, dirs=len(fx.top_dirs), src=fx.source_lines
-        ),
+        importance_reason=reason,
         breaking_change=fx.info.breaking,
         security_relevant=fx.security,
-        summary=summary(
-            language, _kind(fx, types), fx.subject, commit, code_first, tests=fx.tests_added
-        ),
-        affected_areas=areas,
-        insights=_insights(fx, types, language),
+        summary=summary(commit, fx, _kind(fx, types), language),
+        affected_areas=_areas(fx, language),
+        insights=_insights(fx, types, s, language),
         risks=risks,
         recommendations=recommendations,
-        confidence="medium" if fx.info.declared else "low",
+        confidence="medium" if fx.info.declared or (has_code and fx.changes.symbols) else "low",
     )
-    return rules.apply_post_rules(analysis, commit, language=language)
+    return apply_post_rules(analysis, commit, language=language, changes=fx.changes)
 
 
 class HeuristicAnalyzer:
@@ -246,7 +270,7 @@ class HeuristicAnalyzer:
             analysis=analysis,
             analyzer=self.name,
             language=language,
-            # It reads every file's path and size (and manifests' diffs); nothing is clipped.
+            # It reads every file's path and size and every patch; nothing is clipped.
             coverage=Coverage(files_total=n, files_full=n),
             latency_ms=int((time.perf_counter() - started) * 1000),
             status=AnalysisStatus.OK,

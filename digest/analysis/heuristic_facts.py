@@ -1,4 +1,5 @@
-"""What the heuristic reads in a commit, computed once: its title, its files by kind, its size.
+"""What the heuristic reads in a commit, computed once: its title, its files by kind, its size,
+and what its diff changes (the diff reader in changes/).
 
 Pure: a Commit in, a Facts value out, and the change types the facts support (declared types
 first, else the title's guess checked against the paths).
@@ -10,9 +11,12 @@ import re
 from dataclasses import dataclass
 
 from digest.analysis import rules
-from digest.analysis.heuristic_text import Guess, title_guesses
+from digest.analysis.changes.languages import language_of
+from digest.analysis.changes.model import Changes
+from digest.analysis.changes.read import read_changes
+from digest.analysis.heuristic_titles import Guess, title_guesses
 from digest.analysis.rules import CODE_KINDS, PERIPHERAL_KINDS, PathKind, TitleInfo
-from digest.models import ChangeType, Commit, FileChange
+from digest.models import ChangeType, Commit, FileChange, FileStatus
 
 LARGE_LINES = 1000  # changed code lines for a "large cross-module refactor" ...
 LARGE_DIRS = 3  # ... across at least this many top-level directories
@@ -37,7 +41,8 @@ class Facts:
     top_dirs: tuple[str, ...]
     core_code: bool  # product source touched
     tests_touched: bool
-    tests_added: bool  # test files gained lines alongside code
+    tests_grew: bool  # test files gained lines alongside code
+    new_test_files: tuple[str, ...]  # test files the commit adds
     security_paths: tuple[str, ...]
     migrations: tuple[str, ...]
     bumped: tuple[str, ...]  # manifests whose diff moves version pins
@@ -45,6 +50,7 @@ class Facts:
     guess: Guess | None  # what an undeclared title says, once the files agree with it
     security: bool
     large: bool
+    changes: Changes
 
     def of(self, *kinds: PathKind) -> list[FileChange]:
         return [f for f, k in self.files if k in kinds]
@@ -129,7 +135,12 @@ def facts_of(commit: Commit) -> Facts:
         top_dirs=top_dirs,
         core_code=any(not rules.is_auxiliary_path(f.path) for f in code),
         tests_touched=any(k is PathKind.TEST for _, k in files),
-        tests_added=bool(code) and any(k is PathKind.TEST and f.additions for f, k in files),
+        tests_grew=bool(code) and any(k is PathKind.TEST and f.additions for f, k in files),
+        new_test_files=tuple(
+            f.path
+            for f, k in files
+            if k is PathKind.TEST and f.status is FileStatus.ADDED and language_of(f.path)
+        ),
         security_paths=sec_paths,
         migrations=tuple(f.path for f, k in files if k is PathKind.MIGRATION),
         bumped=bumped,
@@ -137,6 +148,7 @@ def facts_of(commit: Commit) -> Facts:
         guess=_guess(info, files, bool(bumped)),
         security=security,
         large=code_lines > LARGE_LINES and len(top_dirs) >= LARGE_DIRS,
+        changes=read_changes(commit),
     )
 
 
@@ -161,3 +173,39 @@ def change_types(fx: Facts) -> tuple[ChangeType, ...]:
 def guessed(fx: Facts, types: tuple[ChangeType, ...]) -> str | None:
     """The guess's key when it decided the primary type."""
     return fx.guess.key if fx.guess and not fx.info.declared and fx.guess.type is types[0] else None
+
+
+_SWAP_STATUS = {FileStatus.ADDED: FileStatus.REMOVED, FileStatus.REMOVED: FileStatus.ADDED}
+_HUNK_HEAD_RE = re.compile(r"^@@ -(\S+) \+(\S+) @@")
+
+
+def _invert_patch(patch: str | None) -> str | None:
+    if patch is None:
+        return None
+    out = []
+    for line in patch.split("\n"):
+        if line.startswith("@@"):
+            line = _HUNK_HEAD_RE.sub(r"@@ -\2 +\1 @@", line)
+        elif line.startswith(("+", "-")):
+            line = ("-" if line[0] == "+" else "+") + line[1:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def inverted(commit: Commit, message: str) -> Commit:
+    """The change a revert undoes, as a commit: its files with the diff turned around, under
+    the reverted message, so a revert can be graded as what it takes back."""
+    files = tuple(
+        f.model_copy(
+            update={
+                "path": f.previous_path or f.path if f.status is FileStatus.RENAMED else f.path,
+                "previous_path": f.path if f.status is FileStatus.RENAMED else None,
+                "status": _SWAP_STATUS.get(f.status, f.status),
+                "additions": f.deletions,
+                "deletions": f.additions,
+                "patch": _invert_patch(f.patch),
+            }
+        )
+        for f in commit.files
+    )
+    return commit.model_copy(update={"message": message, "files": files})

@@ -35,6 +35,7 @@ from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.llm_config import LLMCall, LLMConfig
 from digest.analysis.llm_errors import Refusal, Sent, classify, outcome
 from digest.analysis.overview import Overview, clean_overview, overview_messages
+from digest.analysis.post_rules import apply_post_rules
 from digest.analysis.prompt import (
     PROMPT_VERSION,
     SCHEMA_VERSION,
@@ -43,7 +44,6 @@ from digest.analysis.prompt import (
     repair_prompt,
     system_prompt,
 )
-from digest.analysis.rules import apply_post_rules
 from digest.analysis.wire import Reply, read_reply, request_body
 from digest.errors import LLMFailure
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Language

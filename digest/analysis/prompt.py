@@ -26,6 +26,7 @@ from digest.analysis.budget import (
     render_file,
     take_lines,
 )
+from digest.analysis.rubric import rubric
 from digest.analysis.tokens import estimate_tokens
 from digest.models import Analysis, ChangeType, Commit, Coverage, Importance, Language
 
@@ -47,7 +48,7 @@ __all__ = [
 
 # Bump on any change to the wording below or to the user prompt's layout: it is part of the
 # analyses cache key, so a new version re-analyses instead of reusing answers to another prompt.
-PROMPT_VERSION = "2026-11-27.1"
+PROMPT_VERSION = "2026-11-29.1"
 # Bump when analysis_json_schema() changes shape.
 SCHEMA_VERSION = "2026-11-27.1"
 SCHEMA_NAME = "commit_analysis"
@@ -84,18 +85,7 @@ read your analysis to decide what deserves their attention, so be specific, fact
 
 {_LANGUAGE_RULE[language]}
 
-Importance rubric:
-- high: a breaking API, CLI or config change; a security fix or security-relevant change; data \
-loss or a correctness bug in a core runtime path; a new user-facing capability; a large \
-cross-module refactor.
-- medium: fixes outside core paths; internal refactors; dependency bumps with behaviour risk; \
-CI or release pipeline changes.
-- low: docs, typos, formatting, test-only changes, timeouts, renames.
-Most commits are medium or low; high is for the minority that matches a high case above.
-Rules applied automatically after your answer (so set the flags honestly): docs-, test- or \
-CI-only commits are capped at medium unless security-relevant; reverts, breaking changes and \
-security-relevant changes are raised to at least high.
-
+{rubric()}
 Fields and their closed option lists:
 - change_types: 1 or 2 of: {change_types}; the main one first.
 - importance: one of {levels}. importance_reason: one sentence naming the rubric case.

@@ -1,14 +1,13 @@
-"""Pure rules shared by every analyzer: what a path is, what a title declares, and the
-importance post-rules of DESIGN §4, so the heuristic and the LLM grade on one scale."""
+"""Pure rules shared by every analyzer: what a path is and what a title declares (the
+importance post-rules that build on them live in post_rules.py)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from digest.models import Analysis, ChangeType, Commit, FileChange, Importance, Language
+from digest.models import ChangeType, Commit, FileChange
 
 
 class PathKind(StrEnum):
@@ -90,6 +89,10 @@ _SECURITY_WORDS = frozenset(
      "credentials", "csrf", "xss", "sanitize", "sanitizer", "keyring", "keystore", "vault",
      "login", "hmac"}
 )  # fmt: skip
+_UI_DIRS = frozenset(
+    {"ui", "tui", "gui", "components", "component", "dialog", "dialogs", "views", "view", "pages",
+     "templates", "styles", "widgets", "screens", "frontend", "static", "assets", "icons"}
+)  # fmt: skip
 _BINARY_EXTS = frozenset(
     {"png", "jpg", "jpeg", "gif", "bmp", "ico", "webp", "svg", "tif", "tiff", "psd", "pdf", "zip",
      "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "jar", "war", "whl", "egg", "so", "dylib", "dll",
@@ -142,7 +145,10 @@ def is_auxiliary_path(path: str) -> bool:
 
 
 def security_words(path: str) -> frozenset[str]:
-    """Security-area words in a path, matched by whole word so 'author.py' is not 'auth'."""
+    """Security-area words in a path, matched by whole word so 'author.py' is not 'auth';
+    none in a user-interface layer (a permissions dialog draws, it does not decide)."""
+    if _UI_DIRS.intersection(d.lower() for d in path.split("/")[:-1]):
+        return frozenset()
     words = re.split(r"[^a-z0-9]+", _CAMEL_RE.sub(r"\1_\2", path).lower())
     return frozenset(words) & _SECURITY_WORDS
 
@@ -331,66 +337,8 @@ def parse_message(message: str) -> TitleInfo:
     return TitleInfo(subject, types, scope, ctype, tuple(tags), breaking, reverts)
 
 
-# --- importance post-rules ---------------------------------------------------------------------
-
-_POST_REASONS: dict[str, tuple[str, str]] = {
-    "cap": (
-        "仅涉及文档、测试或 CI 的变更，重要程度上限为中。",
-        "Docs, test or CI-only change, so importance is capped at medium.",
-    ),
-    "breaking": (
-        "破坏性变更，重要程度至少为高。",
-        "Breaking change, so importance is at least high.",
-    ),
-    "security": ("安全相关变更，重要程度至少为高。", "Security-relevant change, so at least high."),
-    "revert": (
-        "回滚了此前的提交，重要程度至少为高。",
-        "Reverts an earlier commit, so at least high.",
-    ),
-}
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
-
-
-def _guess_language(texts: Iterable[str]) -> Language:
-    return "zh" if any(has_cjk(t) for t in texts) else "en"
-
-
-def apply_post_rules(
-    analysis: Analysis, commit: Commit, *, language: Language | None = None
-) -> Analysis:
-    """DESIGN §4's rules over any analyzer's answer: facts of the commit beat a model's mood.
-
-    Docs/test/CI-only commits are capped at medium unless security-relevant (that is the one
-    exception the design names, so the cap also wins over a revert or `!` on such a commit);
-    otherwise reverts, breaking and security-relevant changes are raised to at least high.
-    `language` is guessed from the analysis text when not given.
-    """
-    lang = language or _guess_language((analysis.importance_reason, analysis.summary))
-    info = parse_message(commit.message)
-    breaking = analysis.breaking_change or info.breaking
-    security = analysis.security_relevant or ChangeType.SECURITY in analysis.change_types
-    revert = info.reverts is not None or ChangeType.REVERT in analysis.change_types
-    importance, rule = analysis.importance, None
-    if is_peripheral_only(commit) and not security:
-        if importance is Importance.HIGH:
-            importance, rule = Importance.MEDIUM, "cap"
-    elif importance is not Importance.HIGH:
-        rule = "breaking" if breaking else "security" if security else "revert" if revert else None
-        if rule:
-            importance = Importance.HIGH
-    reason = analysis.importance_reason
-    if rule:
-        zh, en = _POST_REASONS[rule]
-        reason = zh if lang == "zh" else en
-    return analysis.model_copy(
-        update={
-            "importance": importance,
-            "importance_reason": reason,
-            "breaking_change": breaking,
-            "security_relevant": security,
-        }
-    )

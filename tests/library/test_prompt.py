@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from digest.analysis.budget import Budget
+from digest.analysis.post_rules import RULES
 from digest.analysis.prompt import (
     DATA_END,
     DATA_START,
@@ -394,14 +395,17 @@ def test_system_prompt_names_language_rubric_and_options(
     for name in names:
         assert name in text
     for phrase in (
-        "breaking API, CLI or config change",
+        "not by its type prefix",
+        "a CLI option or command, a config key or its default, an HTTP route",
         "data loss or a correctness bug in a core runtime path",
-        "a new user-facing capability",
+        "a substantial new user-facing capability",
         "fixes outside core paths",
         "dependency bumps with behaviour risk",
-        "docs, typos, formatting, test-only changes, timeouts, renames",
-        "capped at medium unless security-relevant",
-        "raised to at least high",
+        "any change of 10 lines or fewer that is not declared breaking",
+        "docs, typos, comments, formatting, renames and moves, test-only changes, timeouts",
+        "-> high",
+        "-> medium",
+        "-> low",
         "at most 6",
         "at most 3",
         "names a file or symbol",
@@ -416,6 +420,19 @@ def test_system_prompt_names_language_rubric_and_options(
     for value in [*ChangeType, *Importance]:
         assert value.value in text
     assert "JSON Schema" not in text
+
+
+def test_the_rubric_states_every_post_rule() -> None:
+    """The model is told the same scale the post-rules enforce: each rule of the table."""
+    text = " ".join(system_prompt("en").split())
+    for rule in RULES:
+        assert rule.says and " ".join(rule.says.split()) in text, rule.key
+    examples = [line for line in system_prompt("zh").splitlines() if "Example:" in line]
+    assert [e.rsplit("-> ", 1)[1].split()[0].rstrip(".") for e in examples] == [
+        "high",
+        "medium",
+        "low",
+    ]
 
 
 def test_system_prompt_carries_the_schema_in_json_object_mode() -> None:
