@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from bot.delivery.links import ReportLinks
-from bot.delivery.parts import Part
+from bot.delivery.links import ReportLinks, report_name
+from bot.delivery.parts import Part, PartKind
 from bot.store.records import Target
 from digest.models import Digest, Importance
+from digest.render.markdown import render_markdown
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,14 @@ class Post:
     run_key: str
     notes: tuple[str, ...] = ()
     min_importance: Importance = Importance.LOW
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """The Markdown report attached to a post whose report has no web page to link."""
+
+    name: str
+    text: str
 
 
 class Poster(Protocol):
@@ -86,6 +95,14 @@ class ChatPoster(ABC, Generic[ClientT]):
 
     @abstractmethod
     def parts(self, post: Post) -> list[Part]: ...
+
+    @staticmethod
+    def report_part(digest: Digest, report_url: str | None) -> list[Part]:
+        """The report file as the last part, when there is no page to link (`report_url` None)."""
+        if report_url is not None:
+            return []
+        report = ReportFile(report_name(digest), render_markdown(digest))
+        return [Part("file", PartKind.FILE, report)]
 
     @abstractmethod
     async def send(

@@ -12,27 +12,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery.links import report_name
 from bot.delivery.parts import Part, PartKind
-from bot.delivery.poster import ChatPoster, Post
+from bot.delivery.poster import ChatPoster, Post, ReportFile
 from bot.feishu.cards import digest_cards, notice_card
 from bot.feishu.client import FeishuClient
 from bot.store.records import Target
-from digest.render.markdown import render_markdown
 
 
 def message_uuid(run_key: str, part: str) -> str:
     """≤ 50 characters, stable for (run, part)."""
     return hashlib.sha256(f"{run_key}/{part}".encode()).hexdigest()[:40]
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    name: str
-    content: bytes
 
 
 class FeishuPoster(ChatPoster[FeishuClient]):
@@ -49,10 +40,7 @@ class FeishuPoster(ChatPoster[FeishuClient]):
             run_key=post.run_key,
         )
         parts = [Part(f"card-{n}", PartKind.MAIN, card) for n, card in enumerate(cards)]
-        if url is None:
-            report = ReportFile(report_name(digest), render_markdown(digest).encode("utf-8"))
-            parts.append(Part("file", PartKind.FILE, report))
-        return parts
+        return parts + self.report_part(digest, url)
 
     async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
         uuid = message_uuid(run_key, part.name)
@@ -62,7 +50,7 @@ class FeishuPoster(ChatPoster[FeishuClient]):
         if first is None:
             raise ValueError(f"part {part.name} replies to the first card")
         report: ReportFile = part.body
-        key = await self.client.upload_file(report.name, report.content)
+        key = await self.client.upload_file(report.name, report.text.encode("utf-8"))
         return await self.client.reply(first, "file", {"file_key": key}, uuid=uuid)
 
     async def find(

@@ -13,7 +13,6 @@ never shared, and is uploaded again.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -21,14 +20,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery.links import report_name
 from bot.delivery.parts import Part, PartKind, thread_of
-from bot.delivery.poster import ChatPoster, Post
+from bot.delivery.poster import ChatPoster, Post, ReportFile
 from bot.slack.blocks import Message, digest_messages
 from bot.slack.escape import escape_text
 from bot.store.records import Target
 from digest.errors import PostRefused, ServiceUnavailable
-from digest.render.markdown import render_markdown
 
 EVENT_TYPE = "commit_digest"
 # Slack errors that say "not now" rather than "never" (the client retried 429 and 5xx already).
@@ -40,12 +37,6 @@ PASSING = frozenset(
 HISTORY_PAGES = 10
 PAGE = 200
 SKEW = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    name: str
-    content: str
 
 
 class SlackPoster(ChatPoster[AsyncWebClient]):
@@ -62,10 +53,7 @@ class SlackPoster(ChatPoster[AsyncWebClient]):
             Part(name, PartKind.REPLY, m)
             for name, m in zip(messages.thread_names, messages.thread, strict=True)
         ]
-        if url is None:
-            report = ReportFile(report_name(digest), render_markdown(digest))
-            parts.append(Part("file", PartKind.FILE, report))
-        return parts
+        return parts + self.report_part(digest, url)
 
     async def send(self, target: Target, run_key: str, part: Part, out: Mapping[str, str]) -> str:
         if part.kind == PartKind.MAIN:
@@ -83,7 +71,7 @@ class SlackPoster(ChatPoster[AsyncWebClient]):
                 thread_ts=thread,
                 filename=report.name,
                 title=report.name,
-                content=report.content,
+                content=report.text,
             )
         )
         files = response.get("files") or [response.get("file") or {}]

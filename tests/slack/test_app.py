@@ -17,10 +17,11 @@ from aiohttp import web
 
 from bot.chat.replies import Services
 from bot.delivery.parts import Part, PartKind
+from bot.delivery.poster import ReportFile
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.slack.app import SlackDeps, build_app, make_client
-from bot.slack.poster import ReportFile, SlackPoster
+from bot.slack.poster import SlackPoster
 from bot.store.database import Store
 from bot.store.records import Target
 from bot.web.app import make_web_app
