@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from github import GithubException
@@ -205,6 +206,10 @@ class GitHubSource:
         except CommitNotFound:
             return False
         return answer in ("ahead", "identical")
+
+    async def shallow_boundary(self) -> datetime | None:
+        """GitHub holds the whole history."""
+        return None
 
     async def aclose(self) -> None:
         await self._calls.aclose()
