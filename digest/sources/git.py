@@ -26,8 +26,9 @@ from digest.errors import (
 )
 from digest.models import Commit, RepoRef, Unreadable, Window
 from digest.sources.base import ProgressCallback
+from digest.sources.gitlisting import counter, first_error
 from digest.sources.gitlog import github_full_name
-from digest.sources.gitread import CommitReader, GitRunError, counter, first_error
+from digest.sources.gitread import CommitReader, GitRunError
 
 # Config that could change what git prints, pinned whatever ~/.gitconfig says.
 _CONFIG = (

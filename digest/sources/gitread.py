@@ -15,15 +15,22 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import IO
 
-from digest.models import Commit, FileChange, FileStatus, RepoRef, Unreadable
-from digest.sources.gitlog import LOG_FLAGS, LOG_FORMAT, LogFormatError, Reader, parse_log
+from digest.models import Commit, RepoRef, Unreadable
+from digest.sources.gitlisting import (
+    TREE,
+    ZERO,
+    Progress,
+    RawEntry,
+    first_error,
+    parse_listing,
+    pathspec_lines,
+    unlisted,
+    unreadable_change,
+)
+from digest.sources.gitlog import LOG_FLAGS, LOG_FORMAT, LogFormatError, parse_log
 
-_ZERO = "0" * 40
-_GITLINK = b"160000"
-_TREE = b"040000"
 _LISTING_FLAGS = (
     "-z",
     "--format=%x01%H%x00",
@@ -37,14 +44,6 @@ _LISTING_FLAGS = (
     "--no-notes",
 )
 _META_FLAGS = ("-z", f"--format={LOG_FORMAT}", "--encoding=UTF-8", "--no-notes", "-s")
-_STATUS = {
-    "A": FileStatus.ADDED,
-    "D": FileStatus.REMOVED,
-    "M": FileStatus.MODIFIED,
-    "T": FileStatus.CHANGED,
-}
-
-Progress = Callable[[int, int], None]
 
 
 class GitRunError(Exception):
@@ -53,73 +52,6 @@ class GitRunError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-@dataclass(frozen=True)
-class RawEntry:
-    """One file of a commit's listing (no rename detection): what its diff needs to read."""
-
-    status: str
-    old_mode: bytes
-    new_mode: bytes
-    old_sha: str
-    new_sha: str
-    path: bytes
-
-    def blobs(self) -> list[str]:
-        """The objects its diff reads: blobs only (a submodule's commit is not ours)."""
-        pairs = ((self.old_mode, self.old_sha), (self.new_mode, self.new_sha))
-        return [sha for mode, sha in pairs if sha != _ZERO and mode != _GITLINK]
-
-
-def parse_listing(stream: IO[bytes]) -> dict[str, list[RawEntry]]:
-    """`git log -z --raw --no-renames --format=%x01%H%x00` -> each commit's entries."""
-    reader = Reader(stream)
-    listing: dict[str, list[RawEntry]] = {}
-    while (byte := reader.peek()) is not None:
-        if byte != 1:
-            raise LogFormatError(f"expected a commit record, got byte {byte:#x}")
-        reader.skip(b"\x01")
-        entries = listing.setdefault(reader.until(0).decode(), [])
-        reader.skip(b"\0\n")
-        while reader.peek() == ord(":"):
-            meta = reader.until(0)[1:].split()
-            if len(meta) < 5:
-                raise LogFormatError(f"bad raw line {meta!r}")
-            old_mode, new_mode, old_sha, new_sha, status = meta[:5]
-            entries.append(
-                RawEntry(
-                    status.decode()[:1],
-                    old_mode,
-                    new_mode,
-                    old_sha.decode(),
-                    new_sha.decode(),
-                    reader.until(0),
-                )
-            )
-            reader.skip(b"\0\n")
-    return listing
-
-
-def unreadable_change(entry: RawEntry, reason: Unreadable) -> FileChange:
-    """A file whose diff cannot be read: its path and status, no counts, no patch."""
-    return FileChange(
-        path=entry.path.decode("utf-8", "replace"),
-        status=_STATUS.get(entry.status, FileStatus.MODIFIED),
-        unreadable=reason,
-    )
-
-
-def pathspec_lines(entries: Sequence[RawEntry], magic: bytes) -> bytes | None:
-    """stdin lines for `git log --stdin` after the commit: `--`, then one pathspec per path
-    (`magic` before it); None when a path cannot be written on one line."""
-    if any(b"\n" in e.path or b"\r" in e.path for e in entries):
-        return None
-    return b"--\n" + b"".join(magic + e.path + b"\n" for e in entries)
-
-
-def _unlisted(commit: Commit, reason: Unreadable) -> Commit:
-    return commit.model_copy(update={"files_incomplete": True, "files_unreadable": reason})
 
 
 class CommitReader:
@@ -275,7 +207,7 @@ class CommitReader:
             keep(self._damaged(sha, listing[sha], missing))
         for sha, commit in self.metadata([*cut, *broken]).items():
             if sha in shallow:
-                keep(_unlisted(commit, Unreadable.SHALLOW))
+                keep(unlisted(commit, Unreadable.SHALLOW))
             else:
                 keep(self._broken(commit))
         return [done[s] for s in shas if s in done]
@@ -305,28 +237,28 @@ class CommitReader:
     def _walk(self, old: str, new: str, prefix: bytes, out: list[RawEntry]) -> None:
         """The files that differ between two trees, as the listing gives them; a subtree
         that cannot be read is one entry, its path ending in `/`, with no blob."""
-        a = self._tree(old) if old != _ZERO else {}
-        b = self._tree(new) if new != _ZERO else {}
+        a = self._tree(old) if old != ZERO else {}
+        b = self._tree(new) if new != ZERO else {}
         if a is None or b is None:
-            status = "A" if old == _ZERO else "D" if new == _ZERO else "M"
-            out.append(RawEntry(status, _TREE, _TREE, old, new, prefix))
+            status = "A" if old == ZERO else "D" if new == ZERO else "M"
+            out.append(RawEntry(status, TREE, TREE, old, new, prefix))
             return
-        none = (b"000000", _ZERO)
+        none = (b"000000", ZERO)
         for name in sorted(a.keys() | b.keys()):
             (mode_a, sha_a), (mode_b, sha_b) = a.get(name, none), b.get(name, none)
             if (mode_a, sha_a) == (mode_b, sha_b):
                 continue
             path = prefix + name
-            tree_a, tree_b = mode_a == _TREE, mode_b == _TREE
+            tree_a, tree_b = mode_a == TREE, mode_b == TREE
             if tree_a or tree_b:
-                self._walk(sha_a if tree_a else _ZERO, sha_b if tree_b else _ZERO, path + b"/", out)
+                self._walk(sha_a if tree_a else ZERO, sha_b if tree_b else ZERO, path + b"/", out)
                 if tree_a and tree_b:
                     continue
                 # A file became a directory, or back: the file side is added or removed.
                 (mode_a, sha_a), (mode_b, sha_b) = (
                     (none, (mode_b, sha_b)) if tree_a else ((mode_a, sha_a), none)
                 )
-            status = "A" if sha_a == _ZERO else "D" if sha_b == _ZERO else "M"
+            status = "A" if sha_a == ZERO else "D" if sha_b == ZERO else "M"
             if status == "M" and mode_a[:2] != mode_b[:2]:
                 status = "T"
             out.append(RawEntry(status, mode_a, mode_b, sha_a, sha_b, path))
@@ -340,11 +272,11 @@ class CommitReader:
         if meta.parents:
             old = self._capture(["rev-parse", "--verify", "-q", f"{meta.parents[0]}^{{tree}}"])
         if new is None or old is None:
-            return _unlisted(meta, self._reason)
+            return unlisted(meta, self._reason)
         entries: list[RawEntry] = []
-        self._walk(old.decode().strip() or _ZERO, new.decode().strip(), b"", entries)
+        self._walk(old.decode().strip() or ZERO, new.decode().strip(), b"", entries)
         missing = self.missing({b for e in entries for b in e.blobs()})
-        lost = [e for e in entries if e.new_mode == _TREE or set(e.blobs()) & missing]
+        lost = [e for e in entries if e.new_mode == TREE or set(e.blobs()) & missing]
         kept = [e for e in entries if e not in lost]
         commit = meta
         spec = pathspec_lines(kept, b":(top,literal)")
@@ -390,25 +322,3 @@ class _Partial(GitRunError):
 
 def _lines(shas: Sequence[str]) -> bytes:
     return "".join(f"{sha}\n" for sha in shas).encode()
-
-
-def first_error(stderr: bytes, fallback: str | int) -> str:
-    """The line that says what went wrong: the first error, else the first line at all."""
-    if isinstance(fallback, int):
-        fallback = f"git exited with {fallback}"
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
-    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return next(iter(errors + [line for line in lines if line]), fallback)
-
-
-def counter(progress: Progress | None, total: int) -> Callable[[Commit], None]:
-    """A per-commit callback that reports (done, total)."""
-    done = 0
-
-    def each(_: Commit) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
-    return each
