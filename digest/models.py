@@ -72,8 +72,8 @@ class FileChange(Frozen):
     patch: str | None = None
     # True when the source kept only the head of a very large patch.
     patch_clipped: bool = False
-    # Set when the source could not read this file's diff (patch None, counts 0): the file is
-    # still listed with its path and status.
+    # Set when the source could not read this file's diff (patch None; counts 0 unless the
+    # source knew them): the file is still listed with its path and status.
     unreadable: Unreadable | None = None
 
 

@@ -6,8 +6,9 @@ day. Before the diffs are read, one listing of every commit's files (trees only)
 of the blobs they name (`git rev-list --missing=print`, which never fetches) say which files
 git cannot read. Commits that can be read whole go through one streamed `git log` as before;
 each damaged commit is read without its unreadable files (excluded by pathspec), which are then
-listed with their path, their status and the reason. A commit whose trees cannot be read, or
-whose parent is past a shallow boundary, is listed with its message and no files, marked so.
+listed with their path, their status and the reason. A commit whose trees cannot be read is
+walked tree by tree (an unreadable subtree is one entry, `dir/`); one whose parent is past a
+shallow boundary is listed with its message and no files, marked so.
 """
 
 from __future__ import annotations
