@@ -13,6 +13,7 @@ shallow boundary is listed with its message and no files, marked so.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -48,11 +49,16 @@ _META_FLAGS = ("-z", f"--format={LOG_FORMAT}", "--encoding=UTF-8", "--no-notes",
 
 
 class GitRunError(Exception):
-    """A git process ended badly; `message` is its first error line."""
+    """A git process ended badly; `message` is its first error line, `stderr` all it said."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, stderr: bytes = b"") -> None:
         super().__init__(message)
         self.message = message
+        self.stderr = stderr
+
+
+_SHA = re.compile(rb"\b[0-9a-f]{40}\b")
+_CORRUPT_ROUNDS = 20  # corrupt objects named and set aside before every blob counts as lost
 
 
 class CommitReader:
@@ -105,7 +111,8 @@ class CommitReader:
                 code = proc.wait()
             if code != 0 or failure is not None:
                 err.seek(0)
-                raise GitRunError(failure or first_error(err.read(), code))
+                said = err.read(1 << 16)
+                raise GitRunError(failure or first_error(said, code), said)
             return result
 
     def listing(self, shas: Sequence[str]) -> tuple[dict[str, list[RawEntry]], set[str]]:
@@ -142,11 +149,18 @@ class CommitReader:
                 if word and not word.startswith(b"?"):
                     present.add(word.decode())
 
-        try:
-            self._stream(args, _lines(sorted(blobs)), parse)
-        except GitRunError:
-            return set(blobs)  # cannot tell: treat every one as unreadable, read none
-        return blobs - present
+        asked = set(blobs)
+        for _ in range(_CORRUPT_ROUNDS):
+            try:
+                self._stream(args, _lines(sorted(asked)), parse)
+                return blobs - present
+            except GitRunError as exc:  # a corrupt object stops rev-list: it names the object
+                named = {m.decode() for m in _SHA.findall(exc.stderr)} & asked
+                if not named:
+                    break
+                asked -= named
+                present.clear()
+        return set(blobs)  # cannot tell: every one counts as unreadable
 
     def log(
         self, shas: Sequence[str], each: Callable[[Commit], None], tail: bytes = b""
