@@ -201,7 +201,9 @@ def source_notes(commit: Commit, lab: Labels, name: Callable[[str], str]) -> lis
         named = paths[: max(UNREADABLE_NAMED - shown, 0)]
         shown += len(named)
         more = [f"+{len(paths) - len(named)}"] if len(paths) > len(named) else []
-        groups.append(", ".join([*map(name, named), *more]) + f" ({lab.unreadable[reason]})")
+        why = lab.unreadable[reason]
+        why = f"（{why}）" if lab.language == "zh" else f" ({why})"
+        groups.append(", ".join([*map(name, named), *more]) + why)
     if groups:
         total = sum(len(paths) for paths in by_reason.values())
         notes.append(lab.unreadable_files.format(n=total, files="; ".join(groups)))
