@@ -252,8 +252,8 @@ def risks_and_recommendations(
     if commit.files_incomplete:
         triggers.append((Risk(risk=t(lang, "rk_incomplete"), severity=Importance.LOW), None))
     if unread := sum(1 for f in commit.files if f.unreadable is not None):
-        risk = Risk(risk=t(lang, "rk_unreadable", n=unread), severity=Importance.LOW)
-        triggers.append((risk, None))
+        lost = Risk(risk=t(lang, "rk_unreadable", n=unread), severity=Importance.LOW)
+        triggers.append((lost, None))
     ci = fx.biggest(PathKind.CI)
     if ci is not None and ci.path.startswith(".github/workflows/"):
         triggers.append((None, t(lang, "rc_ci", path=ci.path)))
