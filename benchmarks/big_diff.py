@@ -120,7 +120,7 @@ def measure(name: str, repo: Path) -> bool:
         print(f"{name}: the run failed: {done.stderr.strip()[-500:]}")
         return False
     r = json.loads(lines[-1])
-    ok = r["code"] == 0 and r["self_mb"] < BOUND_MB
+    ok = bool(r["code"] == 0 and r["self_mb"] < BOUND_MB)
     print(f"{name}:")
     print(f"  exit {r['code']}, {r['files']} files reported, {r['clipped']} clipped {r['error']}")
     print(f"  wall: {r['wall']:.2f} s")
