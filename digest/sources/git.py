@@ -175,7 +175,8 @@ class GitSource:
         self, repo: RepoRef, shas: Sequence[str], progress: ProgressCallback | None
     ) -> list[Commit]:
         """Every commit of `shas`, each file read if git can read it (gitread.py)."""
-        if self._fetch_missing:  # the promisor remote may fill gaps: try the one stream first
+        if self._fetch_missing and not self._shallow.intersection(shas):
+            # The promisor remote may fill the gaps: the one stream first, fetching as it goes.
             online = CommitReader(self._argv_online, str(self._path), self._env, repo, self._gap)
             try:
                 return online.log(shas, counter(progress, len(shas)))
