@@ -19,7 +19,7 @@ from digest.models import Commit, FileChange, FileStatus, Unreadable, Window
 from digest.render.markdown import render_markdown
 from digest.service import build_digest
 from digest.sources.git import GitSource
-from tests.gitrepo import GitRepo
+from tests.gitrepo import ODD_TITLES, GitRepo, odd_history
 
 T0 = datetime(2026, 2, 5, 2, 0, tzinfo=UTC)
 WINDOW = Window(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1), tz="UTC")
@@ -163,45 +163,11 @@ async def test_a_shallow_clone_marks_its_boundary_and_says_so(
 
 
 async def test_odd_commits_are_each_reported(tmp_path: Path) -> None:
-    repo = GitRepo.init(tmp_path / "odd")
-    when = iter(T0 + timedelta(minutes=i) for i in range(100))
-    repo.commit("base", {"README.md": "hi\n"}, when=next(when))
-    sub = GitRepo.init(tmp_path / "sub")
-    first = sub.commit("s1", {"s.txt": "1\n"}, when=next(when))
-    second = sub.commit("s2", {"s.txt": "2\n"}, when=next(when))
-    repo.git("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/sub")
-    repo.commit("add submodule", when=next(when), allow_empty=True)
-    repo.git("update-index", "--cacheinfo", f"160000,{second},vendor/sub")
-    repo.commit("bump submodule", when=next(when), allow_empty=True)
-    os.symlink("README.md", repo.path / "link")
-    repo.git("add", "link")
-    repo.commit("add symlink", when=next(when), allow_empty=True)
-    raw_name = b"caf\xe9-\xff.txt"
-    (repo.path / os.fsdecode(raw_name)).write_bytes(b"ol\xe9 \xff\xfe\n")
-    repo.git("add", "--", os.fsdecode(raw_name))
-    repo.commit("bad utf-8", when=next(when), allow_empty=True)
-    for encoding, text in (("ISO-8859-1", "café au lait"), ("GBK", "修复中文编码")):
-        repo.write("enc.txt", text + "\n")
-        repo.git("add", "enc.txt")
-        msg = tmp_path / "msg"
-        msg.write_bytes(text.encode(encoding) + b"\n")
-        stamp = next(when).isoformat()
-        env = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-        repo.git("-c", f"i18n.commitEncoding={encoding}", "commit", "-q", "-F", str(msg), env=env)
-    repo.commit("empty", when=next(when), allow_empty=True)
-    for name in ("x", "y"):
-        repo.checkout("main")
-        repo.checkout(f"topic-{name}", create=True)
-        repo.commit(f"topic {name}", {f"{name}.txt": f"{name}\n"}, when=next(when))
-    repo.checkout("main")
-    stamp = next(when).isoformat()
-    repo.git(
-        "merge", "-q", "--no-ff", "-m", "octopus", "topic-x", "topic-y",
-        env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
-    )  # fmt: skip
+    repo, second = odd_history(tmp_path, T0)
 
     commits = await read(repo.path)
 
+    assert set(commits) == ODD_TITLES
     bump = by_path(commits["bump submodule"])["vendor/sub"]
     assert bump.status is FileStatus.MODIFIED and f"+Subproject commit {second}" in (
         bump.patch or ""

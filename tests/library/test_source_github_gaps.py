@@ -17,7 +17,7 @@ from digest.render.markdown import render_markdown
 from digest.service import build_digest
 from digest.sources.github import FILES_PER_PAGE, GitHubSource
 from tests.fakes.github import MAX_COMMIT_FILES, FakeGitHub, diff_too_large
-from tests.gitrepo import GitRepo
+from tests.gitrepo import ODD_TITLES, GitRepo, odd_history
 
 T0 = datetime(2026, 2, 5, 2, 0, tzinfo=UTC)
 WINDOW = Window(start=T0 - timedelta(hours=2), end=T0 + timedelta(days=1), tz="UTC")
@@ -123,3 +123,22 @@ async def test_report_command_through_a_422_exits_0(tmp_path: Path) -> None:
     huge = next(c for c in listed if c["sha"] == shas["huge"])
     assert huge["files_unreadable"] == "too-large"
     assert data["stats"]["unlisted_commits"] == 1 and data["stats"]["total"] == 4
+
+
+async def test_odd_commits_through_github_are_each_reported(tmp_path: Path) -> None:
+    repo, second = odd_history(tmp_path, T0)
+    async with FakeGitHub() as gh:
+        gh.add_repo(REPO, repo.path)
+        async with GitHubSource(REPO, api_url=gh.url) as source:
+            commits = by_title(await source.commits_in_window("main", WINDOW))
+            digest = await build_digest(
+                source, HeuristicAnalyzer(), window=WINDOW, language="en", now=lambda: T0
+            )
+
+    assert set(commits) == ODD_TITLES and digest.stats.total == len(ODD_TITLES)
+    bump = {f.path: f for f in commits["bump submodule"].files}["vendor/sub"]
+    assert f"+Subproject commit {second}" in (bump.patch or "")
+    assert [f.path for f in commits["add symlink"].files] == ["link"]
+    assert [f.path for f in commits["bad utf-8"].files] == ["caf\ufffd-\ufffd.txt"]
+    assert commits["empty"].files == () and len(commits["octopus"].parents) == 3
+    assert digest.stats.unreadable_files == 0
