@@ -218,8 +218,14 @@ class CommitReader:
             self.log(whole, keep)
         except _Partial:  # an object the census took for whole: the rest one by one
             damaged |= {s for s in whole if s not in done}
-        for sha in [s for s in shas if s in damaged]:
+        # A commit none of whose files can be read (most of a blob:none clone's) needs only its
+        # message: all of them in one process; the others one process each, less their losses.
+        lost = {s for s in damaged if all(set(e.blobs()) & missing for e in listing[s])}
+        for sha in [s for s in shas if s in damaged - lost]:
             keep(self._damaged(sha, listing[sha], missing))
+        for sha, commit in self.metadata([s for s in shas if s in lost]).items():
+            files = tuple(unreadable_change(e, self._reason) for e in listing[sha])
+            keep(commit.model_copy(update={"files": files}))
         for sha, commit in self.metadata([*cut, *broken]).items():
             if sha in shallow:
                 keep(unlisted(commit, Unreadable.SHALLOW))
