@@ -73,7 +73,7 @@ class Labels:
     unreadable: Mapping[Unreadable, str]  # why, in one phrase
     unreadable_files: str  # {n} {files}
     unlisted: str  # {reason}: the commit's files could not be listed at all
-    files_incomplete: str  # the source listed only the first files
+    files_incomplete: str  # the source could not list every file
     shallow: str  # {date}
     fallback_note: str  # {error}
     failed: str
@@ -208,7 +208,7 @@ ZH = Labels(
     ),
     unreadable_files="⚠️ 差异无法读取（{n} 个文件）：{files}",
     unlisted="⚠️ 无法读取本提交的文件：{reason}",
-    files_incomplete="⚠️ 文件列表不完整：来源只列出了前面的文件",
+    files_incomplete="⚠️ 文件列表不完整：来源未能列出全部文件",
     shallow="⚠️ 浅克隆：历史只到 {date}，更早的提交不在本报告中",
     fallback_note="⚠️ 大模型分析失败，本条由启发式分析器生成（原因：{error}）",
     failed="⚠️ 分析失败",
@@ -305,7 +305,7 @@ EN = Labels(
     ),
     unreadable_files="⚠️ Diff unreadable ({n}): {files}",
     unlisted="⚠️ Its files could not be read: {reason}",
-    files_incomplete="⚠️ File list incomplete: the source listed only the first files",
+    files_incomplete="⚠️ File list incomplete: the source could not list every file",
     shallow="⚠️ Shallow clone: its history stops at {date}; earlier commits are not in this report",
     fallback_note=(
         "⚠️ The LLM analysis failed; this one was written by the heuristic analyzer "

@@ -310,7 +310,9 @@ class CommitReader:
         elif kept:
             lost = entries
         files = commit.files + tuple(unreadable_change(e, self._reason) for e in lost)
-        return commit.model_copy(update={"files": files})
+        # Under an unreadable directory the changed files are unknown: the list is incomplete.
+        incomplete = any(e.new_mode == TREE for e in lost)
+        return commit.model_copy(update={"files": files, "files_incomplete": incomplete})
 
     def _damaged(self, sha: str, entries: list[RawEntry], missing: set[str]) -> Commit:
         """One commit without the files whose blobs are missing, which are listed as such;

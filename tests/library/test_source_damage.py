@@ -88,7 +88,7 @@ async def test_a_missing_tree_lists_the_directory_and_reads_the_rest(history: Gi
         files = by_path(commits[title])
         assert files["d/"].unreadable is Unreadable.MISSING
         assert files["a.py"].unreadable is None and files["a.py"].additions == 1
-        assert commits[title].files_unreadable is None
+        assert commits[title].files_unreadable is None and commits[title].files_incomplete
     assert by_path(commits["c2"])["c.txt"].status is FileStatus.ADDED
     assert by_path(commits["c1"])["d/b.py"].unreadable is None
 

@@ -84,7 +84,7 @@ async def test_each_gap_is_marked_and_reported(tmp_path: Path) -> None:
     assert huge.files_incomplete and huge.sha == shas["huge"] and huge.author_name
 
     text = render_markdown(digest)
-    assert "File list incomplete: the source listed only the first files" in text
+    assert "File list incomplete: the source could not list every file" in text
     assert "`table.txt` (GitHub sent no diff (too large))" in text
     assert "Its files could not be read: GitHub sent no diff (too large)" in text
     assert "| ⚠️ Unreadable files 1 | ⚠️ Commits with unreadable files 1" in text
