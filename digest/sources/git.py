@@ -1,7 +1,10 @@
 """A local clone read through the git CLI: the `CommitSource` for `digest report ./checkout`.
 
 Listing costs a constant number of git processes however many commits there are: one walk for
-the shas in range, one `git log --no-walk --stdin` for metadata, files and patches together.
+the shas in range, one listing of their files and one census of the blobs those need (so that a
+missing object costs its file, see gitread.py), one `git log --no-walk --stdin` for metadata,
+files and patches together; only commits that lack objects take a process of their own. Reports
+never fetch: a partial clone's promisor remote is out of reach unless `fetch_missing`.
 """
 
 from __future__ import annotations
