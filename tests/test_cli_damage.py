@@ -80,3 +80,21 @@ def test_report_on_a_partial_clone_stays_offline(history: GitRepo, tmp_path: Pat
     assert set(os.listdir(part / ".git" / "objects" / "pack")) == before
     assert "`src/app.py` (not fetched by the partial clone (offline))" in out
     assert "| ⚠️ Unreadable files 2" in out  # the blob both commits' diffs need stayed behind
+
+
+def test_report_on_a_shallow_clone_says_the_history_is_shallow(
+    history: GitRepo, tmp_path: Path
+) -> None:
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth=1", f"file://{history.path}", str(shallow)],
+        check=True,
+        capture_output=True,
+    )
+
+    code, out, err = report(shallow)
+
+    assert code == 0, err
+    assert "> ⚠️ Shallow clone: its history stops at 2026-02-05 03:00" in out
+    assert "Its files could not be read: its parent is outside the shallow clone" in out
+    assert "feat: start" not in out  # past the boundary: not in the clone
