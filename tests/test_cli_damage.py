@@ -82,6 +82,25 @@ def test_report_on_a_partial_clone_stays_offline(history: GitRepo, tmp_path: Pat
     assert "| ⚠️ Unreadable files 2" in out  # the blob both commits' diffs need stayed behind
 
 
+def test_a_partial_clone_fetches_what_it_lacks_when_allowed(
+    history: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = tmp_path / "part"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", f"file://{history.path}", str(part)],
+        check=True,
+        capture_output=True,
+    )
+    before = set(os.listdir(part / ".git" / "objects" / "pack"))
+    monkeypatch.setenv("DIGEST_GIT_FETCH_MISSING", "true")
+
+    code, out, err = report(part)
+
+    assert code == 0, err
+    assert set(os.listdir(part / ".git" / "objects" / "pack")) != before  # fetched
+    assert "unreadable" not in out.lower() and "+    return 2" not in out
+
+
 def test_report_on_a_shallow_clone_says_the_history_is_shallow(
     history: GitRepo, tmp_path: Path
 ) -> None:
