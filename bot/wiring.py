@@ -39,7 +39,7 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
         raise InvalidRepo(arg, "empty")
     candidate = Path(text).expanduser()
     if candidate.is_dir():
-        return GitSource(candidate)
+        return GitSource(candidate, fetch_missing=settings.digest_git_fetch_missing)
     if text.startswith((".", "/", "~")):
         raise InvalidRepo(arg, "no such directory")
     full_name = parse_repo_arg(text, api_url=settings.github_api_url)
@@ -57,7 +57,7 @@ def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSo
     if is_local_path(repo):
         if not local_paths:
             raise LocalPathRefused(repo)
-        return GitSource(repo)
+        return GitSource(repo, fetch_missing=settings.digest_git_fetch_missing)
     return _github(repo, settings)
 
 

@@ -51,6 +51,16 @@ class FileStatus(StrEnum):
     CHANGED = "changed"  # type change (file <-> symlink) or mode-only
 
 
+class Unreadable(StrEnum):
+    """Why the source could not read a diff (a file's, or a whole commit's file list)."""
+
+    MISSING = "missing"  # an object it needs is not in the clone (damaged, or corrupt)
+    NOT_FETCHED = "not-fetched"  # a partial clone left it on the promisor remote (offline)
+    GIT_ERROR = "git-error"  # git failed on it for another reason
+    SHALLOW = "shallow"  # the commit's parent is past the shallow clone's history
+    TOO_LARGE = "too-large"  # GitHub sent no diff: too large for it to show
+
+
 class FileChange(Frozen):
     path: str
     previous_path: str | None = None
@@ -62,6 +72,9 @@ class FileChange(Frozen):
     patch: str | None = None
     # True when the source kept only the head of a very large patch.
     patch_clipped: bool = False
+    # Set when the source could not read this file's diff (patch None; counts 0 unless the
+    # source knew them): the file is still listed with its path and status.
+    unreadable: Unreadable | None = None
 
 
 class Commit(Frozen):
@@ -79,6 +92,8 @@ class Commit(Frozen):
     files: tuple[FileChange, ...] = ()
     # True when the source could not list every file of the commit (GitHub caps the list).
     files_incomplete: bool = False
+    # Set when the source could not list the commit's files at all (files_incomplete too).
+    files_unreadable: Unreadable | None = None
 
     @property
     def title(self) -> str:
@@ -186,6 +201,7 @@ class Coverage(Frozen):
     files_full: int = 0
     files_clipped: int = 0
     files_omitted: int = 0
+    files_unreadable: int = 0  # the source could not read their diff (among the omitted)
 
 
 class AnalysisStatus(StrEnum):
@@ -244,6 +260,9 @@ class Stats(Frozen):
     failed: int
     fallback: int
     folded: int
+    # Files whose diff the source could not read, and commits whose files it could not list.
+    unreadable_files: int = 0
+    unlisted_commits: int = 0
 
 
 class Digest(Frozen):
@@ -257,6 +276,9 @@ class Digest(Frozen):
     overview: str | None = None
     entries: tuple[AnalyzedCommit, ...] = ()  # newest first
     folded: tuple[FoldedCommit, ...] = ()  # newest first
+    # A shallow clone whose history stops inside or after the window: commits before this
+    # committer date may be missing from the digest.
+    shallow_before: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -274,6 +296,10 @@ class Digest(Frozen):
             failed=sum(1 for e in self.entries if e.analysis is None),
             fallback=sum(1 for e in self.entries if e.status == AnalysisStatus.FALLBACK),
             folded=len(self.folded),
+            unreadable_files=sum(
+                1 for c in self.all_commits() for f in c.files if f.unreadable is not None
+            ),
+            unlisted_commits=sum(1 for c in self.all_commits() if c.files_unreadable),
         )
 
     def all_commits(self) -> list[Commit]:

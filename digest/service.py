@@ -83,7 +83,8 @@ async def build_digest(
     branch = branch or await source.default_branch()
     # An empty repository lists no commits; asking for its head first would cost a request.
     commits = await source.commits_in_window(branch, window, progress.fetched)
-    return await assemble_digest(
+    cut = await source.shallow_boundary()
+    digest = await assemble_digest(
         repo,
         branch,
         window,
@@ -95,6 +96,9 @@ async def build_digest(
         concurrency=concurrency,
         progress=progress,
     )
+    if cut is not None and window.start < cut:
+        digest = digest.model_copy(update={"shallow_before": cut})
+    return digest
 
 
 async def assemble_digest(

@@ -13,12 +13,16 @@ from digest.models import (
     AnalyzedCommit,
     ChangeType,
     Commit,
+    Coverage,
     Digest,
+    FileChange,
+    FileStatus,
     FoldedCommit,
     FoldReason,
     Importance,
     Language,
     RepoRef,
+    Unreadable,
     Window,
 )
 
@@ -135,3 +139,19 @@ def sketch_digest(language: Language = "zh") -> Digest:
     entries = [make_entry(i, level, minutes=30 * i) for i, level in enumerate(levels)]
     folded = [make_folded(f"dep{i}", minutes=15 + 60 * i) for i in range(4)]
     return make_digest(entries, folded, language=language)
+
+
+def unreadable_digest(language: Language) -> Digest:
+    """One high item whose commit has a file the source could not read (its name needs
+    escaping), in a shallow clone's history that stops an hour before the window."""
+    entry = make_entry(7, Importance.HIGH)
+    files = (
+        FileChange(path="src/app.py", status=FileStatus.MODIFIED, additions=3, patch="@@"),
+        FileChange(path="src/<b>.py", status=FileStatus.MODIFIED, unreadable=Unreadable.MISSING),
+    )
+    coverage = Coverage(files_total=2, files_full=1, files_omitted=1, files_unreadable=1)
+    entry = entry.model_copy(
+        update={"commit": entry.commit.model_copy(update={"files": files}), "coverage": coverage}
+    )
+    digest = make_digest([entry], language=language)
+    return digest.model_copy(update={"shallow_before": START - timedelta(hours=1)})

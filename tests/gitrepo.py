@@ -210,3 +210,54 @@ def _git_stamp(when: datetime) -> str:
     sign = "+" if minutes >= 0 else "-"
     minutes = abs(minutes)
     return f"{int(when.timestamp())} {sign}{minutes // 60:02d}{minutes % 60:02d}"
+
+
+ODD_TITLES = {
+    "base", "add submodule", "bump submodule", "add symlink", "bad utf-8", "café au lait",
+    "修复中文编码", "empty", "topic x", "topic y", "octopus",
+}  # fmt: skip
+
+
+def odd_history(root: Path, start: datetime) -> tuple[GitRepo, str]:
+    """Commits that trip readers up, a minute apart from `start`: a submodule added and bumped
+    (gitlinks), a symlink, a file name and content that are not UTF-8, messages stored in
+    ISO-8859-1 and GBK (`i18n.commitEncoding`), an empty commit and an octopus merge.
+    Returns the repository and the submodule commit it was bumped to."""
+    repo = GitRepo.init(root / "odd")
+    when = iter(start + timedelta(minutes=i) for i in range(100))
+    repo.commit("base", {"README.md": "hi\n"}, when=next(when))
+    sub = GitRepo.init(root / "sub")
+    first = sub.commit("s1", {"s.txt": "1\n"}, when=next(when))
+    second = sub.commit("s2", {"s.txt": "2\n"}, when=next(when))
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/sub")
+    repo.commit("add submodule", when=next(when), allow_empty=True)
+    repo.git("update-index", "--cacheinfo", f"160000,{second},vendor/sub")
+    repo.commit("bump submodule", when=next(when), allow_empty=True)
+    os.symlink("README.md", repo.path / "link")
+    repo.git("add", "link")
+    repo.commit("add symlink", when=next(when), allow_empty=True)
+    raw_name = b"caf\xe9-\xff.txt"
+    (repo.path / os.fsdecode(raw_name)).write_bytes(b"ol\xe9 \xff\xfe\n")
+    repo.git("add", "--", os.fsdecode(raw_name))
+    repo.commit("bad utf-8", when=next(when), allow_empty=True)
+    for encoding, text in (("ISO-8859-1", "café au lait"), ("GBK", "修复中文编码")):
+        repo.write("enc.txt", text + "\n")
+        repo.git("add", "enc.txt")
+        msg = root / "msg"
+        msg.write_bytes(text.encode(encoding) + b"\n")
+        stamp = next(when).isoformat()
+        env = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        repo.git("-c", f"i18n.commitEncoding={encoding}", "commit", "-q", "-F", str(msg), env=env)
+    repo.commit("empty", when=next(when), allow_empty=True)
+    for name in ("x", "y"):
+        repo.checkout("main")
+        repo.checkout(f"topic-{name}", create=True)
+        repo.commit(f"topic {name}", {f"{name}.txt": f"{name}\n"}, when=next(when))
+    repo.checkout("main")
+    stamp = next(when).isoformat()
+    repo.git(
+        "merge", "-q", "--no-ff", "-m", "octopus", "topic-x", "topic-y",
+        env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+    )  # fmt: skip
+
+    return repo, second

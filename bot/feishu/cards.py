@@ -74,6 +74,7 @@ def digest_cards(
     lab = labels(digest.language)
     lay = layout(digest)
     detailed = lay.detailed(min_importance)
+    notes = (*detail.shallow_note(digest, lab), *notes)
     title = _title(digest, lab)
     subtitle = plain(lab.branch.format(branch=truncate(digest.branch, REPO_IN_TITLE)))
     template = "grey" if not lay.rows else "orange" if digest.stats.failed else "blue"

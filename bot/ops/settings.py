@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = None
     # How long a GitHub call may wait for a rate limit to reset before failing (seconds).
     digest_github_max_wait: float = Field(default=60.0, ge=0, le=3600)
+    # A partial clone may fetch the objects it lacks from its promisor remote (the network);
+    # by default reports stay offline and mark those files unreadable.
+    digest_git_fetch_missing: bool = False
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

@@ -74,6 +74,7 @@ def digest_messages(
     lab = labels(digest.language)
     lay = layout(digest)
     detailed = lay.detailed(min_importance)
+    notes = (*detail.shallow_note(digest, lab), *notes)
     stats = stats_sentence(
         lab,
         digest.stats,

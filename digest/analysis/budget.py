@@ -47,6 +47,7 @@ class OmitReason(StrEnum):
     BINARY = "binary"
     DELETION_ONLY = "deletion-only"
     UNAVAILABLE = "unavailable"  # the source did not get a diff for this file
+    UNREADABLE = "unreadable"  # the source could not read it (a missing object, GitHub's limit)
     BUDGET = "budget"
 
 
@@ -104,6 +105,8 @@ def static_reason(change: FileChange, kind: PathKind) -> OmitReason | None:
 
     Looks at the path, the status and at most the first 64 KB of the patch.
     """
+    if change.unreadable is not None:
+        return OmitReason.UNREADABLE
     if kind in DIFF_EXCLUDED_KINDS:
         return _KIND_REASON[kind]
     if change.binary:

@@ -69,6 +69,10 @@ class CachedAnalyzer:
 
     async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
         key = cache_key(self.inner.fingerprint, language)
+        if commit.files_unreadable or any(f.unreadable for f in commit.files):
+            # Made from part of the diff (a damaged or partial clone): kept apart, so the
+            # whole commit, once readable, gets an analysis of its own.
+            key += "|partial"
         slot = (commit.repo, commit.sha, key)
         pending = self._in_flight.get(slot)
         if pending is not None:

@@ -265,13 +265,19 @@ class HeuristicAnalyzer:
                 error=f"The heuristic analysis failed ({type(exc).__name__}).",
             )
         n = len(commit.files)
+        unreadable = sum(1 for f in commit.files if f.unreadable is not None)
         return AnalyzedCommit(
             commit=commit,
             analysis=analysis,
             analyzer=self.name,
             language=language,
-            # It reads every file's path and size and every patch; nothing is clipped.
-            coverage=Coverage(files_total=n, files_full=n),
+            # It reads every file's path and size and every patch the source could read.
+            coverage=Coverage(
+                files_total=n,
+                files_full=n - unreadable,
+                files_omitted=unreadable,
+                files_unreadable=unreadable,
+            ),
             latency_ms=int((time.perf_counter() - started) * 1000),
             status=AnalysisStatus.OK,
         )

@@ -66,6 +66,8 @@ def ranked(fx: Facts) -> list[Symbol]:
 
 def _counted(f: FileChange, lang: Language) -> str:
     counts = f"+{f.additions}/−{f.deletions}"
+    if f.unreadable is not None and not f.additions + f.deletions:
+        counts = "差异无法读取" if lang == "zh" else "diff unreadable"
     return f"{f.path}（{counts}）" if lang == "zh" else f"{f.path} ({counts})"
 
 
@@ -249,6 +251,9 @@ def risks_and_recommendations(
                          t(lang, "rc_untested", target=where)))  # fmt: skip
     if commit.files_incomplete:
         triggers.append((Risk(risk=t(lang, "rk_incomplete"), severity=Importance.LOW), None))
+    if unread := sum(1 for f in commit.files if f.unreadable is not None):
+        lost = Risk(risk=t(lang, "rk_unreadable", n=unread), severity=Importance.LOW)
+        triggers.append((lost, None))
     ci = fx.biggest(PathKind.CI)
     if ci is not None and ci.path.startswith(".github/workflows/"):
         triggers.append((None, t(lang, "rc_ci", path=ci.path)))

@@ -135,6 +135,8 @@ TEXT: dict[str, tuple[str, str]] = {
                 "Dependency versions change in {path} ({names}); behaviour may change with them."),
     "rk_incomplete": ("文件列表不完整，本分析只覆盖已列出的文件。",
                       "The file list is incomplete; this analysis covers only the listed files."),
+    "rk_unreadable": ("{n} 个文件的差异无法读取，本分析只基于其余文件。",
+                      "Diffs of {n} file(s) could not be read; this analysis rests on the rest."),
     # recommendations: each names a file or symbol of the commit
     "rc_removed_kept": ("更新 {paths} 中对 {name} 的剩余引用。",
                         "Update the remaining uses of {name} in {paths}."),

@@ -290,6 +290,8 @@ def _head(commit: Commit, message_cap: int) -> tuple[str, int]:
 
 def _files_heading(commit: Commit) -> str:
     incomplete = "; the source could not list every file" if commit.files_incomplete else ""
+    if commit.files_unreadable is not None:
+        incomplete = f"; the source could not read them ({commit.files_unreadable.value})"
     return (
         f"files ({len(commit.files)} changed, +{commit.additions} -{commit.deletions}, "
         f"in review order{incomplete}):\n"
@@ -343,6 +345,7 @@ def _assemble(
         files_full=counts[Outcome.FULL] + counts[Outcome.EMPTY],
         files_clipped=counts[Outcome.CLIPPED],
         files_omitted=counts[Outcome.OMITTED],
+        files_unreadable=reasons.get(OmitReason.UNREADABLE, 0),
     )
     sent = "\n".join(d.text for e in plan.listed if (d := diffs[e.position]).text)
     seen = (coverage.files_full, coverage.files_clipped, coverage.files_omitted)

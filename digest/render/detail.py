@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from digest.models import Analysis, AnalyzedCommit, Digest, FoldReason, Window
+from digest.models import (
+    Analysis,
+    AnalyzedCommit,
+    Commit,
+    Coverage,
+    Digest,
+    FoldReason,
+    Unreadable,
+    Window,
+)
 from digest.render.clean import clip
 from digest.render.i18n import (
     FAILED_EMOJI,
@@ -147,14 +156,55 @@ def meta_line(entry: AnalyzedCommit, lab: Labels, escape: Callable[[str], str]) 
     parts = [lab.analyzer.format(analyzer=escape(entry.analyzer))]
     if entry.analysis is not None:
         parts.append(lab.confidence.format(level=lab.confidence_levels[entry.analysis.confidence]))
-    coverage = entry.coverage
-    if coverage is not None and coverage.files_total:
-        parts.append(
-            lab.coverage.format(
-                full=coverage.files_full,
-                total=coverage.files_total,
-                clipped=coverage.files_clipped,
-                omitted=coverage.files_omitted,
-            )
-        )
-    return " · ".join(parts)
+    if entry.coverage is not None and entry.coverage.files_total:
+        parts.append(coverage_text(entry.coverage, lab))
+    return "\n".join([" · ".join(parts), *source_notes(entry.commit, lab, escape)])
+
+
+def shallow_note(digest: Digest, lab: Labels) -> list[str]:
+    """The line that says the clone's history stops inside the window (none otherwise)."""
+    if digest.shallow_before is None:
+        return []
+    return [lab.shallow.format(date=format_minute(digest.shallow_before, digest.window.tz))]
+
+
+def coverage_text(coverage: Coverage, lab: Labels) -> str:
+    """How much of the diff the analyzer saw, with the files the source could not read."""
+    text = lab.coverage.format(
+        full=coverage.files_full,
+        total=coverage.files_total,
+        clipped=coverage.files_clipped,
+        omitted=coverage.files_omitted,
+    )
+    if coverage.files_unreadable:
+        text += lab.coverage_unreadable.format(n=coverage.files_unreadable)
+    return text
+
+
+UNREADABLE_NAMED = 10  # files named in a commit's note; the rest are counted
+
+
+def source_notes(commit: Commit, lab: Labels, name: Callable[[str], str]) -> list[str]:
+    """What the source could not read: the commit's file list, or files named (the first ten)
+    with the reason; `name` makes a path safe (and shows it as code) for the platform."""
+    notes = []
+    if commit.files_unreadable is not None:
+        notes.append(lab.unlisted.format(reason=lab.unreadable[commit.files_unreadable]))
+    elif commit.files_incomplete:
+        notes.append(lab.files_incomplete)
+    by_reason: dict[Unreadable, list[str]] = {}
+    for change in commit.files:
+        if change.unreadable is not None:
+            by_reason.setdefault(change.unreadable, []).append(change.path)
+    shown, groups = 0, []
+    for reason, paths in by_reason.items():
+        named = paths[: max(UNREADABLE_NAMED - shown, 0)]
+        shown += len(named)
+        more = [f"+{len(paths) - len(named)}"] if len(paths) > len(named) else []
+        why = lab.unreadable[reason]
+        why = f"（{why}）" if lab.language == "zh" else f" ({why})"
+        groups.append(", ".join([*map(name, named), *more]) + why)
+    if groups:
+        total = sum(len(paths) for paths in by_reason.values())
+        notes.append(lab.unreadable_files.format(n=total, files="; ".join(groups)))
+    return notes

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from digest.models import ChangeType, FoldReason, Importance, Language, Stats
+from digest.models import ChangeType, FoldReason, Importance, Language, Stats, Unreadable
 
 InsightName = Literal["architecture", "performance", "security", "maintainability"]
 INSIGHT_NAMES: tuple[InsightName, ...] = (
@@ -69,6 +69,12 @@ class Labels:
     confidence: str  # {level}
     confidence_levels: Mapping[str, str]
     coverage: str  # {full} {total} {clipped} {omitted}
+    coverage_unreadable: str  # {n}: appended to the coverage when the source missed files
+    unreadable: Mapping[Unreadable, str]  # why, in one phrase
+    unreadable_files: str  # {n} {files}
+    unlisted: str  # {reason}: the commit's files could not be listed at all
+    files_incomplete: str  # the source could not list every file
+    shallow: str  # {date}
     fallback_note: str  # {error}
     failed: str
     unknown_error: str
@@ -79,6 +85,8 @@ class Labels:
     stats_failed: str
     stats_folded: str
     stats_fallback: str  # {n}
+    stats_unreadable: str  # {n}
+    stats_unlisted: str  # {n}
     list_sep: str  # between localized names: change types, fold reasons
     colon: str  # after a bold field label
     # Chat posts (the Slack message; labels a card may share).
@@ -188,6 +196,20 @@ ZH = Labels(
     confidence="置信度 {level}",
     confidence_levels=MappingProxyType({"high": "高", "medium": "中", "low": "低"}),
     coverage="差异覆盖 {full}/{total} 个文件完整，{clipped} 个截断，{omitted} 个省略",
+    coverage_unreadable="（其中 {n} 个无法读取）",
+    unreadable=MappingProxyType(
+        {
+            Unreadable.MISSING: "对象在克隆中缺失",
+            Unreadable.NOT_FETCHED: "部分克隆未下载该对象（离线）",
+            Unreadable.GIT_ERROR: "git 无法读取",
+            Unreadable.SHALLOW: "父提交在浅克隆的历史之外",
+            Unreadable.TOO_LARGE: "GitHub 未提供差异（过大）",
+        }
+    ),
+    unreadable_files="⚠️ 差异无法读取（{n} 个文件）：{files}",
+    unlisted="⚠️ 无法读取本提交的文件：{reason}",
+    files_incomplete="⚠️ 文件列表不完整：来源未能列出全部文件",
+    shallow="⚠️ 浅克隆：历史只到 {date}，更早的提交不在本报告中",
     fallback_note="⚠️ 大模型分析失败，本条由启发式分析器生成（原因：{error}）",
     failed="⚠️ 分析失败",
     unknown_error="未知错误",
@@ -198,6 +220,8 @@ ZH = Labels(
     stats_failed=FAILED_EMOJI + "分析失败",
     stats_folded="已折叠",
     stats_fallback="其中 {n} 个由启发式分析器代写（大模型分析失败）",
+    stats_unreadable=FAILED_EMOJI + "无法读取的文件 {n}",
+    stats_unlisted=FAILED_EMOJI + "文件无法读取的提交 {n}",
     list_sep=" / ",
     colon="：",
     post_title="📰 {repo} · 每日更新 · {window}",
@@ -269,6 +293,20 @@ EN = Labels(
     confidence="confidence {level}",
     confidence_levels=MappingProxyType({"high": "high", "medium": "medium", "low": "low"}),
     coverage="diff coverage {full}/{total} files in full, {clipped} clipped, {omitted} omitted",
+    coverage_unreadable=" ({n} unreadable)",
+    unreadable=MappingProxyType(
+        {
+            Unreadable.MISSING: "object missing from the clone",
+            Unreadable.NOT_FETCHED: "not fetched by the partial clone (offline)",
+            Unreadable.GIT_ERROR: "git could not read it",
+            Unreadable.SHALLOW: "its parent is outside the shallow clone",
+            Unreadable.TOO_LARGE: "GitHub sent no diff (too large)",
+        }
+    ),
+    unreadable_files="⚠️ Diff unreadable ({n}): {files}",
+    unlisted="⚠️ Its files could not be read: {reason}",
+    files_incomplete="⚠️ File list incomplete: the source could not list every file",
+    shallow="⚠️ Shallow clone: its history stops at {date}; earlier commits are not in this report",
     fallback_note=(
         "⚠️ The LLM analysis failed; this one was written by the heuristic analyzer "
         "(reason: {error})"
@@ -282,6 +320,8 @@ EN = Labels(
     stats_failed=FAILED_EMOJI + " Failed",
     stats_folded="Folded",
     stats_fallback="{n} written by the heuristic because the LLM failed",
+    stats_unreadable=FAILED_EMOJI + " Unreadable files {n}",
+    stats_unlisted=FAILED_EMOJI + " Commits with unreadable files {n}",
     list_sep=" / ",
     colon=": ",
     post_title="📰 {repo} · Daily update · {window}",
@@ -342,4 +382,8 @@ def stats_sentence(
     parts.append(folded)
     if stats.fallback:
         parts.append(lab.stats_fallback.format(n=stats.fallback))
+    if stats.unreadable_files:
+        parts.append(lab.stats_unreadable.format(n=stats.unreadable_files))
+    if stats.unlisted_commits:
+        parts.append(lab.stats_unlisted.format(n=stats.unlisted_commits))
     return " | ".join(parts)

@@ -8,6 +8,7 @@ and no commit message or analyzer text can add structure or HTML.
 from __future__ import annotations
 
 from digest.models import AnalyzedCommit, Digest, Language
+from digest.render.detail import shallow_note
 from digest.render.escape import code_span, escape_inline, escape_table_cell
 from digest.render.i18n import FOLDED_EMOJI, Labels, labels, stats_sentence
 from digest.render.layout import (
@@ -72,11 +73,13 @@ def _header(digest: Digest, lab: Labels, lay: Layout) -> list[str]:
         overview = [f"> **{lab.overview}**：{escape_inline(digest.overview)}", ""]
         if digest.language == "en":
             overview = [f"> **{lab.overview}**: {escape_inline(digest.overview)}", ""]
+    shallow = [line for note in shallow_note(digest, lab) for line in (f"> {note}", "")]
     return [
         f"# {lab.title.format(period=escape_inline(period(window)))}",
         "",
         "> " + " · ".join(where),
         "",
+        *shallow,
         *overview,
         anchor(lay.repo_anchor),
         f"## {escape_inline(digest.repo.full_name)}",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
+from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit
+from digest.render.detail import coverage_text, source_notes
 from digest.render.escape import code_span, escape_inline, escape_paragraphs
 from digest.render.i18n import INSIGHT_NAMES, Labels
 
@@ -63,6 +64,9 @@ def render_commit(
             error = escape_inline(entry.error or "") or lab.unknown_error
             lines += [lab.fallback_note.format(error=error), ""]
         lines += _fields(entry.analysis, lab)
+    notes = source_notes(commit, lab, code_span)
+    if notes:
+        lines += [note + HARD_BREAK for note in notes[:-1]] + [notes[-1], ""]
     lines.append(_meta_line(entry, lab))
     return lines
 
@@ -151,14 +155,5 @@ def _meta_line(entry: AnalyzedCommit, lab: Labels) -> str:
         level = lab.confidence_levels[entry.analysis.confidence]
         parts.append(lab.confidence.format(level=level))
     if entry.coverage is not None and entry.coverage.files_total:
-        parts.append(_coverage(entry.coverage, lab))
+        parts.append(coverage_text(entry.coverage, lab))
     return f"<sub>{' · '.join(parts)}</sub>"
-
-
-def _coverage(coverage: Coverage, lab: Labels) -> str:
-    return lab.coverage.format(
-        full=coverage.files_full,
-        total=coverage.files_total,
-        clipped=coverage.files_clipped,
-        omitted=coverage.files_omitted,
-    )

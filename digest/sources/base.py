@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from digest.models import Commit, RepoRef, Window
@@ -50,6 +51,11 @@ class CommitSource(Protocol):
         """Whether `base` is reachable from `head`: False after a force-push, or when `base`
         is unknown (a rewritten history may have dropped it). Callers pass a `head` they just
         read; GitHub cannot say which side is unknown and answers False for either."""
+        ...
+
+    async def shallow_boundary(self) -> datetime | None:
+        """The newest committer date at which a shallow clone's history is cut, else None:
+        commits older than it may be missing."""
         ...
 
     async def aclose(self) -> None:

@@ -1,7 +1,10 @@
 """A local clone read through the git CLI: the `CommitSource` for `digest report ./checkout`.
 
 Listing costs a constant number of git processes however many commits there are: one walk for
-the shas in range, one `git log --no-walk --stdin` for metadata, files and patches together.
+the shas in range, one listing of their files and one census of the blobs those need (so that a
+missing object costs its file, see gitread.py), one `git log --no-walk --stdin` for metadata,
+files and patches together; only commits that lack objects take a process of their own. Reports
+never fetch: a partial clone's promisor remote is out of reach unless `fetch_missing`.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import math
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import (
@@ -24,9 +27,11 @@ from digest.errors import (
     InvalidSha,
     NotAGitRepository,
 )
-from digest.models import Commit, RepoRef, Window
+from digest.models import Commit, RepoRef, Unreadable, Window
 from digest.sources.base import ProgressCallback
-from digest.sources.gitlog import LOG_FLAGS, collect, github_full_name
+from digest.sources.gitlisting import counter, first_error
+from digest.sources.gitlog import github_full_name
+from digest.sources.gitread import CommitReader, GitRunError
 
 # Config that could change what git prints, pinned whatever ~/.gitconfig says.
 _CONFIG = (
@@ -37,6 +42,11 @@ _CONFIG = (
     "diff.mnemonicPrefix=false",
     "diff.relative=false",
     "diff.suppressBlankEmpty=false",
+)
+# A lazy fetch from a partial clone's promisor remote fails at once: every transport refused.
+_OFFLINE = tuple(
+    f"protocol.{name}allow=never"
+    for name in ("", "file.", "git.", "ssh.", "http.", "https.", "ext.")
 )
 # Environment that would point git at another repository or change its output.
 _KEEP_GIT_ENV = {
@@ -70,13 +80,6 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _first_line(stderr: bytes, fallback: str) -> str:
-    """The line that says what went wrong: the first error, else the first line at all."""
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
-    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return next(iter(errors + [line for line in lines if line]), fallback)
-
-
 @dataclass(frozen=True)
 class _Result:
     code: int
@@ -91,18 +94,64 @@ class _Result:
 class GitSource:
     """Commits of a local clone; every git call runs in a worker thread."""
 
-    def __init__(self, path: str | Path, *, git: str = "git") -> None:
+    def __init__(self, path: str | Path, *, git: str = "git", fetch_missing: bool = False) -> None:
+        """`fetch_missing`: a partial clone may fetch what it lacks from its promisor remote
+        (the network); by default nothing is fetched and missing files are marked."""
         self._path = Path(path).expanduser().absolute()
         self._git = git
+        self._fetch_missing = fetch_missing
         self._env = _git_env()
+        self._offline_env = {**self._env, "GIT_NO_LAZY_FETCH": "1"}
+        if not fetch_missing:
+            self._env = self._offline_env
         self._repo: RepoRef | None = None
         self._version: tuple[int, ...] | None = None
+        self._shallow: set[str] = set()
+        self._gap = Unreadable.MISSING  # why a missing object is missing
+        self._kind_known = False
 
     # -- process plumbing -------------------------------------------------------------------
 
     def _argv(self, args: Sequence[str]) -> list[str]:
+        """Offline unless fetching is allowed: git older than 2.44 ignores GIT_NO_LAZY_FETCH,
+        so every transport is refused too and a lazy fetch fails at once, without the network."""
+        config = [item for pair in _CONFIG + _OFFLINE for item in ("-c", pair)]
+        return [self._git, *config, *args]
+
+    def _argv_online(self, args: Sequence[str]) -> list[str]:
         config = [item for pair in _CONFIG for item in ("-c", pair)]
         return [self._git, *config, *args]
+
+    async def _clone_kind(self) -> None:
+        """Once: the shallow boundary commits, and whether missing objects are a partial
+        clone's (left on the promisor remote) or damage."""
+        if self._kind_known:
+            return
+        found = await self._run("rev-parse", "--git-path", "shallow")
+        path = self._path / found.out.strip()
+        try:
+            text = await asyncio.to_thread(path.read_text, "ascii")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        self._shallow = {line.strip() for line in text.splitlines() if _HEX.fullmatch(line.strip())}
+        promisors = await self._run(
+            "config",
+            "--get-regexp",
+            r"^(remote\..*\.promisor|extensions\.partialclone)$",
+            ok=(0, 1),
+        )
+        if any(line.split()[-1:] != ["false"] for line in promisors.lines):
+            self._gap = Unreadable.NOT_FETCHED
+        self._kind_known = True
+
+    async def shallow_boundary(self) -> datetime | None:
+        await self.repo()
+        await self._clone_kind()
+        if not self._shallow:
+            return None
+        dates = await self._run("show", "-s", "--format=%ct", *sorted(self._shallow), "--")
+        stamps = [int(line) for line in dates.lines if line.strip().isdigit()]
+        return datetime.fromtimestamp(max(stamps), UTC) if stamps else None
 
     def _run_sync(self, args: Sequence[str]) -> _Result:
         try:
@@ -122,41 +171,25 @@ class GitSource:
         """Run git; exit codes outside `ok` are unexpected and become GitFailed."""
         result = await asyncio.to_thread(self._run_sync, args)
         if result.code not in ok:
-            raise GitFailed(_first_line(result.err, f"git {args[0]} exited with {result.code}"))
+            raise GitFailed(first_error(result.err, f"git {args[0]} exited with {result.code}"))
         return result
 
-    def _log_sync(
+    def _read_sync(
         self, repo: RepoRef, shas: Sequence[str], progress: ProgressCallback | None
     ) -> list[Commit]:
-        """Stream `git log --no-walk --stdin` into the parser, so memory follows the budgets."""
-        args = ["log", "--no-walk=unsorted", "--stdin", *LOG_FLAGS]
-        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
-            stdin.write("".join(f"{sha}\n" for sha in shas).encode())
-            stdin.seek(0)
+        """Every commit of `shas`, each file read if git can read it (gitread.py)."""
+        if self._fetch_missing and not self._shallow.intersection(shas):
+            # The promisor remote may fill the gaps: the one stream first, fetching as it goes.
+            online = CommitReader(self._argv_online, str(self._path), self._env, repo, self._gap)
             try:
-                proc = subprocess.Popen(
-                    self._argv(args),
-                    cwd=self._path,
-                    env=self._env,
-                    stdin=stdin,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                )
-            except OSError as exc:
-                raise GitFailed(f"cannot run {self._git}: {exc.strerror or exc}") from None
-            assert proc.stdout is not None
-            try:
-                commits = collect(proc.stdout, repo, len(shas), progress)
-            except ValueError as exc:
-                proc.kill()
-                raise GitFailed(f"unexpected git log output: {exc}") from None
-            finally:
-                proc.stdout.close()
-                code = proc.wait()
-            if code != 0:
-                stderr.seek(0)
-                raise GitFailed(_first_line(stderr.read(), f"git log exited with {code}"))
-        return commits
+                return online.log(shas, counter(progress, len(shas)))
+            except GitRunError:
+                pass  # offline after all: read what the clone holds
+        reader = CommitReader(self._argv, str(self._path), self._offline_env, repo, self._gap)
+        try:
+            return reader.read(shas, self._shallow, progress)
+        except GitRunError as exc:
+            raise GitFailed(exc.message) from None
 
     async def _details(self, shas: list[str], progress: ProgressCallback | None) -> list[Commit]:
         """Full commits for `shas`, newest first by committer date."""
@@ -173,7 +206,8 @@ class GitSource:
             def report(done: int, total: int) -> None:
                 loop.call_soon_threadsafe(callback, done, total)
 
-        commits = await asyncio.to_thread(self._log_sync, repo, shas, report)
+        await self._clone_kind()
+        commits = await asyncio.to_thread(self._read_sync, repo, shas, report)
         commits.sort(key=lambda c: c.committed_at, reverse=True)
         return commits
 
@@ -203,7 +237,7 @@ class GitSource:
             "rev-parse", "--is-bare-repository", "--absolute-git-dir", ok=(0, 128)
         )
         if found.code != 0:
-            detail = _first_line(found.err, "")
+            detail = first_error(found.err, "")
             if "not a git repository" in detail.lower():
                 raise NotAGitRepository(str(self._path))
             raise GitFailed(detail or "git rev-parse failed")

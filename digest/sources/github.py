@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from github import GithubException
@@ -22,8 +23,9 @@ from digest.errors import (
     CommitNotFound,
     DigestError,
     InvalidRepo,
+    UpstreamError,
 )
-from digest.models import Commit, RepoRef, Window
+from digest.models import Commit, RepoRef, Unreadable, Window
 from digest.sources.base import ProgressCallback
 from digest.sources.github_calls import Emit, GitHubCalls, RateLimit
 from digest.sources.github_errors import ClientErrorMapper
@@ -206,6 +208,10 @@ class GitHubSource:
             return False
         return answer in ("ahead", "identical")
 
+    async def shallow_boundary(self) -> datetime | None:
+        """GitHub holds the whole history."""
+        return None
+
     async def aclose(self) -> None:
         await self._calls.aclose()
 
@@ -248,7 +254,7 @@ class GitHubSource:
                 if sha in seen:
                     continue  # a listing retried after a rate limit sends its items again
                 seen.add(sha)
-                detail = asyncio.ensure_future(self._detail(sha))
+                detail = asyncio.ensure_future(self._detail(sha, listed=raw))
                 detail.add_done_callback(finished)
                 tasks.append(detail)
             await listing
@@ -259,8 +265,42 @@ class GitHubSource:
             for task in tasks:
                 task.cancel()
 
-    async def _detail(self, ref: str, on_client_error: ClientErrorMapper | None = None) -> Commit:
+    async def _detail(
+        self,
+        ref: str,
+        on_client_error: ClientErrorMapper | None = None,
+        *,
+        listed: Raw | None = None,
+    ) -> Commit:
+        """The commit with its files; when GitHub cannot make its diff (422, "diff is taking
+        too long to generate"), the commit as listed (`listed`, or one more request) with no
+        files, marked so: one huge commit never costs the day."""
         name = (await self.repo()).full_name
+        mapper = on_client_error or (
+            lambda status, _: CommitNotFound(name, ref) if status in (404, 422) else None
+        )
+
+        def too_large(status: int, message: str) -> DigestError | None:
+            if status == 422 and "diff" in message.lower():
+                return _DiffTooLarge(name, ref)
+            return mapper(status, message)
+
+        try:
+            return await self._full_detail(name, ref, too_large)
+        except _DiffTooLarge:
+            raw = listed
+            if raw is None:  # a lookup by ref: the commit as the list of commits shows it
+                raw = await self._call(
+                    lambda: dict(
+                        next(iter(self._calls.repository().get_commits(sha=ref))).raw_data
+                    ),
+                    mapper,
+                )
+            return to_commit(name, {**raw, "files": []}, files_incomplete=True).model_copy(
+                update={"files_unreadable": Unreadable.TOO_LARGE}
+            )
+
+    async def _full_detail(self, name: str, ref: str, mapper: ClientErrorMapper) -> Commit:
 
         def fetch() -> Commit:  # converted in the thread: a malformed answer is classified too
             commit = self._calls.repository().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
@@ -268,9 +308,6 @@ class GitHubSource:
             more_files = 'rel="next"' in str(commit.raw_headers.get("link", ""))
             return to_commit(name, raw, files_incomplete=more_files)
 
-        mapper = on_client_error or (
-            lambda status, _: CommitNotFound(name, ref) if status in (404, 422) else None
-        )
         return await self._call(fetch, mapper)
 
     async def _repo_data(self) -> Raw:
@@ -306,6 +343,10 @@ class GitHubSource:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+class _DiffTooLarge(UpstreamError):
+    """GitHub would not make a commit's diff; caught in `_detail`, never shown."""
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:

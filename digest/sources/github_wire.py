@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest.errors import InvalidSha, InvalidWindow
-from digest.models import Commit, FileChange, FileStatus
+from digest.models import Commit, FileChange, FileStatus, Unreadable
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_PATCH_CHARS = 200_000
@@ -133,6 +133,7 @@ def to_file(raw: Raw) -> FileChange:
         patch, clipped = patch[: cut if cut > 0 else MAX_PATCH_CHARS], True
     # GitHub omits `patch` for binary files (with zero counts) and for diffs too large to show.
     binary = patch is None and additions == deletions == 0 and status is not FileStatus.RENAMED
+    too_large = patch is None and not binary and additions + deletions > 0
     return FileChange(
         path=raw["filename"],
         previous_path=raw.get("previous_filename"),
@@ -142,4 +143,5 @@ def to_file(raw: Raw) -> FileChange:
         binary=binary,
         patch=patch,
         patch_clipped=clipped,
+        unreadable=Unreadable.TOO_LARGE if too_large else None,
     )

@@ -88,7 +88,7 @@ def _when(iso: bytes, epoch: bytes) -> datetime:
             raise LogFormatError(f"bad date {iso!r}") from exc
 
 
-class _Reader:
+class Reader:
     """Buffered reads by delimiter over a pipe, so a 100 MB diff is never held in memory."""
 
     def __init__(self, stream: IO[bytes], chunk: int = 1 << 16) -> None:
@@ -190,7 +190,7 @@ class _PatchBudget:
         self.used += cost
 
 
-def _read_files(reader: _Reader) -> tuple[list[_File], dict[tuple[bytes, bytes], tuple[str, str]]]:
+def _read_files(reader: Reader) -> tuple[list[_File], dict[tuple[bytes, bytes], tuple[str, str]]]:
     files: list[_File] = []
     while reader.peek() == ord(":"):
         meta = reader.until(0).split()
@@ -213,7 +213,7 @@ def _read_files(reader: _Reader) -> tuple[list[_File], dict[tuple[bytes, bytes],
     return files, counts
 
 
-def _read_patches(reader: _Reader, files: list[_File], budget: _PatchBudget) -> bool:
+def _read_patches(reader: Reader, files: list[_File], budget: _PatchBudget) -> bool:
     """Hunks of each file, in the order of the raw entries; False if the counts disagree."""
     index = -1
     current: _File | None = None
@@ -257,7 +257,7 @@ def _file_change(
 
 def parse_log(stream: IO[bytes], repo: RepoRef) -> Iterator[Commit]:
     """Commits in the order git prints them, one record at a time."""
-    reader = _Reader(stream)
+    reader = Reader(stream)
     while (byte := reader.peek()) is not None:
         if byte != 1:
             raise LogFormatError(f"expected a commit record, got byte {byte:#x}")

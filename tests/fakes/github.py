@@ -39,6 +39,7 @@ from aiohttp import web
 
 DOCS = "https://docs.github.com/rest"
 ZERO_SHA = "0" * 40
+MAX_COMMIT_FILES = 3000  # GitHub lists at most this many files of a commit, over all pages
 _STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied"}
 _FIELD_SEP = "\x1f"
 _RECORD_SEP = "\x1e"
@@ -110,6 +111,19 @@ def server_error(status: int = 500) -> FakeResponse:
 
 def unprocessable(message: str) -> FakeResponse:
     return FakeResponse(422, {"message": message, "documentation_url": DOCS, "status": "422"})
+
+
+def diff_too_large(resource: str = "Commit") -> FakeResponse:
+    """GitHub's answer for a diff it will not make (a commit touching too much)."""
+    return FakeResponse(
+        422,
+        {
+            "message": "Server Error: Sorry, this diff is taking too long to generate.",
+            "errors": [{"resource": resource, "field": "diff", "code": "not_available"}],
+            "documentation_url": DOCS,
+            "status": "422",
+        },
+    )
 
 
 class _HttpError(Exception):
@@ -789,7 +803,7 @@ class FakeGitHub:
                 ) from None
             raise _HttpError(422, f"No commit found for SHA: {ref}") from None
         detail = await self._detail(repo, sha)
-        files = detail["files"]
+        files = detail["files"][:MAX_COMMIT_FILES]
         per_page = _query_int(request, "per_page", 300, 300)
         page = _query_int(request, "page", 1, 10**6)
         last = max(1, math.ceil(len(files) / per_page))

@@ -55,6 +55,7 @@ from tests.digests import (
     make_entry,
     make_folded,
     sketch_digest,
+    unreadable_digest,
 )
 
 Card = dict[str, Any]
@@ -841,3 +842,15 @@ def test_split_markdown_keeps_everything_within_the_limit(text: str, limit: int)
     assert re.sub(r"\s", "", "".join(pieces)).translate(normal) == re.sub(
         r"\s", "", escaped
     ).translate(normal)
+
+
+def test_unreadable_files_and_a_shallow_history_are_said_in_the_card_and_the_panel() -> None:
+    cards = post(unreadable_digest("en"))
+    shown_text = "\n".join(texts(cards))
+    assert "⚠️ Unreadable files 1" in shown_text
+    assert "Shallow clone: its history stops at 2026-02-05 08:00" in shown_text
+    assert "(1 unreadable)" in shown_text
+    assert (
+        "Diff unreadable (1): src/" in shown_text
+        and "(object missing from the clone)" in shown_text
+    )

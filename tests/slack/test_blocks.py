@@ -63,6 +63,7 @@ from tests.digests import (
     make_entry,
     make_folded,
     sketch_digest,
+    unreadable_digest,
 )
 
 # Our links: a commit's page, and the pull request's beside it.
@@ -715,3 +716,14 @@ def test_every_label_of_the_post_comes_from_i18n(language: Language) -> None:
     main = dump(post.main)
     for text in (lab.thread_hint, lab.report_attached, lab.cell_level):
         assert text in main
+
+
+def test_unreadable_files_and_a_shallow_history_are_said_in_the_post_and_the_reply() -> None:
+    post = digest_messages(unreadable_digest("en"), report_url=None)
+    main = dump(post.main)
+    assert "⚠️ Unreadable files 1" in main
+    assert "Shallow clone: its history stops at 2026-02-05 08:00" in main
+    (reply,) = post.thread
+    text = dump([reply])
+    assert "(1 unreadable)" in text
+    assert "Diff unreadable (1): src/&lt;b&gt;.py (object missing from the clone)" in text

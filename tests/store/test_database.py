@@ -12,7 +12,16 @@ from bot.store import migrations, tables
 from bot.store.database import Store, StoreError
 from digest.analysis.cache import CachedAnalyzer, cache_key
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
-from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Coverage, Language
+from digest.models import (
+    AnalysisStatus,
+    AnalyzedCommit,
+    Commit,
+    Coverage,
+    FileChange,
+    FileStatus,
+    Language,
+    Unreadable,
+)
 
 WHEN = datetime(2026, 2, 5, tzinfo=UTC)
 
@@ -176,6 +185,27 @@ async def test_replicas_sharing_a_cache_make_one_call_per_commit(database_url: s
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_an_analysis_made_from_part_of_the_diff_is_not_served_for_the_whole(
+    database_url: str,
+) -> None:
+    """A damaged or partial clone's analysis is cached apart: once the clone is whole again,
+    the commit is analysed again, from its whole diff."""
+    store = await Store.open(database_url)
+    try:
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store, poll=0.02)
+        whole = commit(1).model_copy(
+            update={"files": (FileChange(path="a.py", status=FileStatus.MODIFIED),)}
+        )
+        lost = FileChange(path="a.py", status=FileStatus.MODIFIED, unreadable=Unreadable.MISSING)
+        partial = whole.model_copy(update={"files": (lost,)})
+        for c in (partial, partial, whole, whole):
+            await cached.analyze(c, "zh")
+        assert inner.calls == 2 and cached.hits == 2
+    finally:
+        await store.close()
 
 
 async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None:
