@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from digest.errors import (
@@ -47,7 +48,10 @@ _KEEP_GIT_ENV = {
     "GIT_CEILING_DIRECTORIES",
 }
 _MIN_GIT = (2, 31)  # --diff-merges=first-parent, rev-parse --end-of-options
-_SINCE_AS_FILTER = (2, 37)  # older git only has --since, which stops at the first old commit
+# How far a commit's committer date may lie before one of its descendants' and still be found:
+# the window's walk stops at commits older than its start less this margin (see README,
+# "Clock skew"), so a day costs the commits of the day and the margin, not the whole history.
+SKEW_MARGIN = timedelta(days=30)
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 # Revision syntax, option-looking and whitespace refs never reach git: we only take plain names.
@@ -91,9 +95,12 @@ class _Result:
 class GitSource:
     """Commits of a local clone; every git call runs in a worker thread."""
 
-    def __init__(self, path: str | Path, *, git: str = "git") -> None:
+    def __init__(
+        self, path: str | Path, *, git: str = "git", skew_margin: timedelta = SKEW_MARGIN
+    ) -> None:
         self._path = Path(path).expanduser().absolute()
         self._git = git
+        self._skew_margin = skew_margin
         self._env = _git_env()
         self._repo: RepoRef | None = None
         self._version: tuple[int, ...] | None = None
@@ -272,9 +279,12 @@ class GitSource:
         if tip is None or end <= start:
             return await self._details([], progress)
         # git's bounds are inclusive, whole seconds: ask for a little more, cut exactly here.
+        # `--since` ends each line of the walk at its first commit older than the bound (a
+        # filter would read the whole history); the margin keeps commits behind a skewed one.
         args = ["log", "--format=%H %ct", f"--until=@{math.ceil(end)} +0000"]
-        if start > 0 and await self._git_version() >= _SINCE_AS_FILTER:
-            args.append(f"--since-as-filter=@{math.floor(start)} +0000")
+        bound = math.floor(start - self._skew_margin.total_seconds())
+        if bound > 0:
+            args.append(f"--since=@{bound} +0000")
         listed = await self._run(*args, "--end-of-options", tip, "--")
         shas = []
         for line in listed.lines:
