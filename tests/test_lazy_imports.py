@@ -71,3 +71,24 @@ def test_serving_slack_alone_never_loads_lark() -> None:
     loaded = loaded_after(code)
     assert "lark_oapi" not in loaded
     assert {"slack_bolt", "aiohttp", "sqlalchemy"} <= loaded
+
+
+def test_feishu_loads_lark_messaging_alone_and_still_posts() -> None:
+    # `digest serve` with Feishu: lark-oapi without its package __init__ (bot/feishu/sdk.py),
+    # so its other APIs stay unloaded, and the client it builds still posts to (fake) Feishu.
+    code = (
+        "import asyncio\n"
+        "from bot.feishu.sdk import lean\n"
+        "lean()\n"
+        "import bot.feishu.bot, bot.feishu.callbacks, bot.feishu.poster\n"
+        "from bot.feishu.client import FeishuClient\n"
+        "lark = [m for m in sys.modules if m.startswith('lark_oapi.')]\n"
+        "assert not any(m.startswith('lark_oapi.api.drive') for m in lark)\n"
+        "assert 'lark_oapi.client' not in lark and len(lark) < 1500, len(lark)\n"
+        "from tests.fakes.feishu import DEFAULT_CHAT, FakeFeishu  # its frames: lark's ws\n"
+        "with FakeFeishu() as fake:\n"
+        "    client = FeishuClient(fake.app_id, fake.app_secret, domain=fake.url)\n"
+        "    asyncio.run(client.send(DEFAULT_CHAT, 'text', {'text': 'hello'}))\n"
+        "    assert [m.text for m in fake.sent(DEFAULT_CHAT)] == ['hello'], fake.calls"
+    )
+    assert "lark_oapi" in loaded_after(code)

@@ -10,9 +10,10 @@ from types import ModuleType
 
 
 class AfterImport(importlib.abc.MetaPathFinder):
-    """On `sys.meta_path`: runs `then()` once each of `packages` (top-level names) has executed.
+    """On `sys.meta_path`: runs `then()` after each module of `packages` (top-level names, and
+    their submodules: bot/feishu/sdk.py loads lark-oapi's without its package) has executed.
 
-    It finds nothing itself: it asks the finders after it, and wraps the found loader's
+    It finds nothing itself: it asks the path finder, and wraps the found loader's
     `exec_module` on that loader instance alone, so the module keeps its own loader."""
 
     def __init__(self, packages: Collection[str], then: Callable[[], None]) -> None:
@@ -25,7 +26,7 @@ class AfterImport(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self._packages:
+        if fullname.partition(".")[0] not in self._packages:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         loader = spec.loader if spec is not None else None

@@ -216,6 +216,9 @@ def _links(settings: Settings) -> ReportLinks:
 
 
 def make_feishu(services: Services) -> tuple[FeishuBot, FeishuPoster]:
+    from bot.feishu.sdk import lean
+
+    lean()  # lark-oapi's messaging API, not the whole SDK (bot/feishu/sdk.py)
     from bot.feishu.bot import FeishuBot, FeishuDeps
     from bot.feishu.client import FeishuClient
     from bot.feishu.poster import FeishuPoster
