@@ -7,7 +7,8 @@ ack (the HTTP answer Slack waits for). The commands are the ones users send, mix
 commit by sha (7 in 10), subscription changes (2 in 10) and `now` (1 in 10; each builds and posts
 the day's digest in the background, so later acks are answered by a busy server).
 Slack drops a command not acknowledged within 3 s; our target is p99 < 300 ms.
-Run: .venv/bin/python -m benchmarks.slack_ack
+Run: .venv/bin/python -m benchmarks.slack_ack  (DIGEST_BENCH_DATABASE_URL=postgresql+asyncpg://...
+for PostgreSQL: use an empty database, the run leaves its rows there)
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ async def main() -> None:
                     "OPENAI_BASE_URL": llm.url,
                     "OPENAI_API_KEY": "sk-bench",
                     "DIGEST_LLM_JSON_MODE": "json_schema",
-                    "DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+                    "DIGEST_DATABASE_URL": os.environ.get(
+                        "DIGEST_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/bench.db"
+                    ),
                     "DIGEST_PORT": str(free_port()),
                 },
                 Path(tmp),
@@ -149,6 +152,7 @@ async def main() -> None:
             f"{len(results)} signed /digest requests to a `digest serve` process, {IN_FLIGHT} in "
             f"flight, in {report['wall']:.2f} s ({len(results) / report['wall']:.0f} a second)"
         )
+        print(f"  database: {server.env['DIGEST_DATABASE_URL'].split(':')[0]}")
         print(f"  mix: 7/10 lookups by sha, 2/10 subscribe, 1/10 now ({REQUESTS // 10} digests)")
         print(f"  non-200 answers: {len(failed)}; LLM calls: {len(llm.chat_requests)}; "
               f"channel messages posted so far: {digests_posted}")  # fmt: skip

@@ -27,7 +27,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, SecretStr
 
-from bot.ops.imports import AfterImport
+from bot.ops.libraries import AfterImport, tame
 from digest.redact import REDACTED, redact
 
 __all__ = [
@@ -313,12 +313,12 @@ def setup_logging(
     # Third-party console handlers (PyGithub's, lark's on stdout) go: their records reach ours.
     # Again after a library loads later (commands import their SDKs lazily): PyGithub sets its
     # level at import, lark-oapi adds its stdout handler.
-    def tame() -> None:
+    def tame_all() -> None:
         for name in THIRD_PARTY:
-            _tame(logging.getLogger(name), _level_for(name, numeric), redactor, undo)
+            tame(logging.getLogger(name), _level_for(name, numeric), redactor, undo)
 
-    tame()
-    watch = AfterImport(THIRD_PARTY_PACKAGES, tame)
+    tame_all()
+    watch = AfterImport(THIRD_PARTY_PACKAGES, tame_all)
     sys.meta_path.insert(0, watch)
     undo.append(partial(sys.meta_path.remove, watch))
 
@@ -361,25 +361,6 @@ def _level_for(name: str, level: int) -> int:
     if level <= logging.DEBUG:
         return logging.DEBUG  # explicit: PyGithub and lark set levels of their own at import
     return max(level, logging.WARNING) if name in QUIET else logging.NOTSET
-
-
-def _tame(
-    logger: logging.Logger,
-    level: int,
-    redactor: RedactingFilter,
-    undo: list[Callable[[], None]],
-) -> None:
-    for own in list(logger.handlers):
-        if isinstance(own, logging.StreamHandler) and not isinstance(own, logging.FileHandler):
-            logger.removeHandler(own)
-            undo.append(partial(logger.addHandler, own))
-    if not logger.propagate:
-        logger.propagate = True
-        undo.append(partial(setattr, logger, "propagate", False))
-    if logger.level != level:
-        undo.append(partial(logger.setLevel, logger.level))
-        logger.setLevel(level)
-    _add_filter(logger, redactor, undo)
 
 
 def _add_filter(

@@ -1,12 +1,35 @@
-"""A hook run after a package is first imported, for the libraries the commands load lazily
-(bot/ops/logs.py sets up their loggers when they arrive, as it does at start for those loaded)."""
+"""Third-party libraries' loggers made ours (bot/ops/logs.py): their console handlers dropped,
+their levels set, at setup and again when a library loads later (the commands load their SDKs
+lazily; PyGithub sets its level at import, lark-oapi adds a handler on stdout)."""
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import logging
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from types import ModuleType
+
+
+def tame(
+    logger: logging.Logger, level: int, keep: logging.Filter, undo: list[Callable[[], None]]
+) -> None:
+    """`logger` without console handlers of its own, propagating, at `level`, with the filter
+    `keep`; what was changed is undone by `undo`, last first."""
+    for own in list(logger.handlers):
+        if isinstance(own, logging.StreamHandler) and not isinstance(own, logging.FileHandler):
+            logger.removeHandler(own)
+            undo.append(partial(logger.addHandler, own))
+    if not logger.propagate:
+        logger.propagate = True
+        undo.append(partial(setattr, logger, "propagate", False))
+    if logger.level != level:
+        undo.append(partial(logger.setLevel, logger.level))
+        logger.setLevel(level)
+    if keep not in logger.filters:
+        logger.addFilter(keep)
+        undo.append(partial(logger.removeFilter, keep))
 
 
 class AfterImport(importlib.abc.MetaPathFinder):
