@@ -7,7 +7,7 @@ ack (the HTTP answer Slack waits for). The commands are the ones users send, mix
 commit by sha (7 in 10), subscription changes (2 in 10) and `now` (1 in 10; each builds and posts
 the day's digest in the background, so later acks are answered by a busy server).
 Slack drops a command not acknowledged within 3 s; our target is p99 < 300 ms.
-Run: .venv/bin/python -m benchmarks.slack_ack  (DIGEST_BENCH_DATABASE_URL=postgresql+asyncpg://...
+Run: .venv/bin/python -m benchmarks.slack_ack [--no-now]  (DIGEST_BENCH_DATABASE_URL=postgresql+asyncpg://...
 for PostgreSQL: use an empty database, the run leaves its rows there)
 """
 
@@ -42,11 +42,12 @@ SLACK_LIMIT, TARGET_P99 = 3.0, 0.300
 REPO, DAY = "octo/bench", "2026-02-05"
 
 
-def commands(shas: list[str]) -> list[tuple[str, str]]:
-    """REQUESTS (kind, text) in a fixed mix: 7 lookups, 2 subscribes, 1 `now` in every 10."""
+def commands(shas: list[str], now: bool = True) -> list[tuple[str, str]]:
+    """REQUESTS (kind, text) in a fixed mix: 7 lookups, 2 subscribes, 1 `now` in every 10
+    (without `now`: 8 lookups)."""
     texts = []
     for n in range(REQUESTS):
-        if n % 10 < 7:
+        if n % 10 < 7 or (n % 10 == 9 and not now):
             texts.append(("lookup", shas[n % len(shas)][: 7 + n % 5]))
         elif n % 10 < 9:
             lang = "en" if n % 20 < 10 else "zh"
@@ -82,7 +83,7 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
 
 
-async def main() -> None:
+async def main(now: bool = True) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = GitRepo.init(Path(tmp) / "repo")
         start = datetime(2026, 2, 5, 1, tzinfo=UTC)
@@ -122,7 +123,7 @@ async def main() -> None:
                         pass
                 await slack.wait_for(lambda: len(slack.responses) >= 1, what="the subscription")
                 items = []
-                for n, (kind, text) in enumerate(commands(shas)):
+                for n, (kind, text) in enumerate(commands(shas, now)):
                     body = slack.slash_command(text, channel_id="C0GENERAL", trigger_id=f"t{n}")
                     signed = json.dumps(sign(body, SECRET))
                     items.append(
@@ -153,7 +154,8 @@ async def main() -> None:
             f"flight, in {report['wall']:.2f} s ({len(results) / report['wall']:.0f} a second)"
         )
         print(f"  database: {server.env['DIGEST_DATABASE_URL'].split(':')[0]}")
-        print(f"  mix: 7/10 lookups by sha, 2/10 subscribe, 1/10 now ({REQUESTS // 10} digests)")
+        mix = f"1/10 now ({REQUESTS // 10} digests)" if now else "no now (--no-now)"
+        print(f"  mix: 7/10 lookups by sha, 2/10 subscribe, {mix}")
         print(f"  non-200 answers: {len(failed)}; LLM calls: {len(llm.chat_requests)}; "
               f"channel messages posted so far: {digests_posted}")  # fmt: skip
         print(
@@ -166,6 +168,8 @@ async def main() -> None:
         )
         for kind in ("lookup", "subscribe", "now"):
             own = sorted(r[0] for r in results if r[2] == kind)
+            if not own:
+                continue
             print(
                 f"    {kind:9} ({len(own)}): p50 {statistics.median(own) * 1000:.0f} ms, "
                 f"p99 {percentile(own, 99) * 1000:.0f} ms"
@@ -176,4 +180,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--client":
         asyncio.run(client(json.loads(Path(sys.argv[2]).read_text())))
     else:
-        asyncio.run(main())
+        asyncio.run(main(now="--no-now" not in sys.argv))
