@@ -92,3 +92,20 @@ def test_feishu_loads_lark_messaging_alone_and_still_posts() -> None:
         "    assert [m.text for m in fake.sent(DEFAULT_CHAT)] == ['hello'], fake.calls"
     )
     assert "lark_oapi" in loaded_after(code)
+
+
+def test_a_library_loaded_after_logging_is_set_up_is_set_up_too() -> None:
+    # Commands load their SDKs lazily, after setup_logging: lark-oapi's own stdout handler must
+    # go and PyGithub's import-time level must yield to ours, as for a library loaded before.
+    code = (
+        "import logging\n"
+        "from bot.ops.logs import setup_logging\n"
+        "err = io.StringIO()\n"
+        "with setup_logging(err, level='debug'):\n"
+        "    import github, lark_oapi.core.log\n"
+        "    assert logging.getLogger('Lark').handlers == [], logging.getLogger('Lark').handlers\n"
+        "    assert logging.getLogger('github').getEffectiveLevel() == logging.DEBUG\n"
+        "    logging.getLogger('Lark').warning('from lark')\n"
+        "assert 'from lark' in err.getvalue()"
+    )
+    assert {"github", "lark_oapi"} <= loaded_after(code)
