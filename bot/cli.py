@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
-from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.chat.commands import MAX_QUESTION_CHARS
-from bot.chat.messages import describe, exit_status
-from bot.ops.logs import secrets_of, setup_logging
-from bot.ops.progress import ProgressBars
-from bot.ops.settings import Settings, SettingsError, load_settings
-from bot.store.database import Store
-from bot.wiring import AnalyzerRun, analyzer_for, open_source
-from digest.errors import (
-    AskNeedsLLM,
-    DigestError,
-    InvalidSha,
-    MissingArgument,
-    QuestionTooLong,
-    UsageError,
-)
-from digest.models import Language
-from digest.redact import register_secrets
-from digest.render.html import render_html
-from digest.render.markdown import render_commit_markdown, render_markdown
-from digest.service import build_digest, explain_commit
-from digest.window import parse_window, resolve_tz
+# The standard library alone until a command runs: `digest --help` loads nothing else, and each
+# command loads what it uses (tests/test_lazy_imports.py; benchmarks/startup.py).
+if TYPE_CHECKING:
+    from bot.ops.settings import Settings
 
 Clock = Callable[[], datetime]
 
@@ -56,10 +34,20 @@ DB_USAGE = f"digest db upgrade {LOG}"
 
 
 def _version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("commit-digest")
     except metadata.PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked for (package metadata costs a scan of site)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        sys.stdout.write(f"digest {_version()}\n")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="digest",
         description="Commit Digest: a daily digest of what landed in a git repository.",
     )
-    parser.add_argument("--version", action="version", version=f"digest {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     logs = argparse.ArgumentParser(add_help=False)
     logs.add_argument(
@@ -163,131 +151,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write(text: str, output: str | None, stdout: TextIO) -> None:
-    """Write to stdout, or atomically to `output` (nothing appears there on failure)."""
-    if output is None:
-        stdout.write(text if text.endswith("\n") else text + "\n")
-        return
-    target = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-    try:
-        os.fchmod(fd, _mode_for(target))  # mkstemp makes 0600: be what `>` would have made
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(target: Path) -> int:
-    """An existing file's mode, kept; else 0666 less the umask (0644 by default)."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err: TextIO) -> str:
-    tz_name = args.tz or settings.digest_timezone
-    resolve_tz(tz_name)
-    window = parse_window(
-        tz_name=tz_name, now=now(), day=args.date, since=args.since, until=args.until
-    )
-    language: Language = args.lang or settings.digest_language
-    source = open_source(args.repo, settings)
-    try:
-        async with analyzer_for(args.analyzer, settings) as run:
-            with ProgressBars(err) as bars:
-                digest = await build_digest(
-                    source,
-                    run.analyzer,
-                    window=window,
-                    language=language,
-                    now=now,
-                    branch=args.branch,
-                    fold=not args.no_fold,
-                    concurrency=settings.digest_llm_concurrency,
-                    progress=bars.progress,
-                )
-            _tell(run, err)
-    finally:
-        await source.aclose()
-    if args.format == "json":
-        return digest.model_dump_json(indent=2)
-    if args.format == "html":
-        return render_html(digest)
-    return render_markdown(digest)
-
-
-async def _show(args: argparse.Namespace, settings: Settings, err: TextIO) -> str:
-    ref = args.sha.strip()
-    if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
-        raise InvalidSha(args.sha)
-    if all(ch in "0123456789abcdefABCDEF" for ch in ref) and not 7 <= len(ref) <= 40:
-        raise InvalidSha(args.sha)
-    language: Language = args.lang or settings.digest_language
-    source = open_source(args.repo, settings)
-    try:
-        async with analyzer_for(args.analyzer, settings) as run:
-            wanted = ref.lower() if _is_hex(ref) else ref
-            entry = await explain_commit(source, run.analyzer, wanted, language)
-            _tell(run, err)
-    finally:
-        await source.aclose()
-    if args.format == "json":
-        return entry.model_dump_json(indent=2)
-    return render_commit_markdown(entry, language)
-
-
-async def _ask(args: argparse.Namespace, settings: Settings, err: TextIO) -> str:
-    question = " ".join(args.question).strip()
-    if not question:
-        raise MissingArgument("a question")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionTooLong(len(question), MAX_QUESTION_CHARS)
-    ref = args.sha.strip()
-    if not ref or ref.startswith("-") or any(ch.isspace() for ch in ref):
-        raise InvalidSha(args.sha)
-    if not settings.llm_configured:
-        raise AskNeedsLLM()
-    source = open_source(args.repo, settings)
-    try:
-        async with analyzer_for("llm", settings) as run:
-            assert run.asker is not None  # an LLM run always has one
-            commit = await source.commit(ref.lower() if _is_hex(ref) else ref)
-            entry = await run.analyzer.analyze(commit, settings.digest_language)
-            answer = await run.asker.ask(commit, question, analysis=entry.analysis)
-            _tell(run, err)
-    finally:
-        await source.aclose()
-    return f"{commit.repo}@{commit.short_sha} · {commit.title}\n> {question}\n\n{answer.text}"
-
-
-async def _db_upgrade(settings: Settings) -> list[str]:
-    """Open the store without migrating, then migrate, to report what was applied."""
-    store = await Store.open(settings.digest_database_url, upgrade=False)
-    try:
-        return await store.upgrade()
-    finally:
-        await store.close()
-
-
-def _tell(run: AnalyzerRun, err: TextIO) -> None:
-    """Which analyzer and model wrote the output, on stderr (stdout is the report alone)."""
-    summary = run.summary()
-    if summary is not None:
-        err.write(f"digest: analyzer {summary}\n")
-    if run.llm is not None and run.llm.disabled is not None:
-        err.write(f"digest: warning: {describe(run.llm.disabled, None)}\n")
-
-
-def _is_hex(text: str) -> bool:
-    return all(ch in "0123456789abcdefABCDEF" for ch in text)
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -313,6 +176,10 @@ def main(
         "serve": SERVE_USAGE,
         "ask": ASK_USAGE,
     }.get(args.command, DB_USAGE)
+    from bot.ops.logs import secrets_of, setup_logging
+    from bot.ops.settings import SettingsError, load_settings
+    from digest.redact import register_secrets
+
     try:
         settings = load_settings(env_file)
     except SettingsError as exc:
@@ -335,6 +202,12 @@ def _run(
     err: TextIO,
     usage: str,
 ) -> int:
+    import asyncio
+
+    from bot.chat import oneshot
+    from bot.chat.messages import describe, exit_status
+    from digest.errors import DigestError, UsageError
+
     try:
         if args.command == "chat":
             from bot.chat.terminal import chat  # the bot's modules load only when the bot runs
@@ -354,17 +227,17 @@ def _run(
 
             return asyncio.run(serve(settings, clock=clock, out=out))
         if args.command == "db":
-            applied = asyncio.run(_db_upgrade(settings))
+            applied = asyncio.run(oneshot.db_upgrade(settings))
             out.write(f"database is up to date ({len(applied)} migrations applied now)\n")
             return 0
         if args.command == "ask":
-            _write(asyncio.run(_ask(args, settings, err)), None, out)
+            oneshot.write_output(asyncio.run(oneshot.ask(args, settings, err)), None, out)
             return 0
         if args.command == "report":
-            text = asyncio.run(_report(args, settings, clock, err))
+            text = asyncio.run(oneshot.report(args, settings, clock, err))
         else:
-            text = asyncio.run(_show(args, settings, err))
-        _write(text, args.output, out)
+            text = asyncio.run(oneshot.show(args, settings, err))
+        oneshot.write_output(text, args.output, out)
     except DigestError as exc:
         err.write(f"digest: error: {describe(exc, None)}\n")
         if isinstance(exc, UsageError):

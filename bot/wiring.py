@@ -6,21 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.chat.commands import is_local_path
-from bot.ops.settings import Settings
-from bot.store.database import Store
-from digest.analysis.ask import Asker
-from digest.analysis.base import Analyzer
-from digest.analysis.cache import CachedAnalyzer
-from digest.analysis.endpoint import parse_endpoint
-from digest.analysis.heuristic import HeuristicAnalyzer
-from digest.analysis.llm import LLMAnalyzer, LLMConfig
-from digest.analysis.prompt import Budget
 from digest.errors import InvalidRepo, LocalPathRefused, UsageError
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
-from digest.sources.github import GitHubSource, parse_repo_arg
+
+# What a command does not use, it does not load: the LLM client (openai), PyGithub and the
+# store (SQLAlchemy) load inside the functions that need them (tests/test_lazy_imports.py).
+if TYPE_CHECKING:
+    from bot.ops.settings import Settings
+    from bot.store.database import Store
+    from digest.analysis.ask import Asker
+    from digest.analysis.base import Analyzer
+    from digest.analysis.cache import CachedAnalyzer
+    from digest.analysis.llm import LLMAnalyzer, LLMConfig
+    from digest.sources.github import GitHubSource
 
 
 class AnalyzerUnavailable(UsageError):
@@ -42,6 +44,8 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
         return GitSource(candidate, fetch_missing=settings.digest_git_fetch_missing)
     if text.startswith((".", "/", "~")):
         raise InvalidRepo(arg, "no such directory")
+    from digest.sources.github import parse_repo_arg
+
     full_name = parse_repo_arg(text, api_url=settings.github_api_url)
     if full_name is None:
         raise InvalidRepo(arg)
@@ -62,6 +66,8 @@ def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSo
 
 
 def _github(full_name: str, settings: Settings) -> GitHubSource:
+    from digest.sources.github import GitHubSource
+
     # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
     token = settings.github_token.get_secret_value() if settings.github_token else None
     return GitHubSource(
@@ -100,6 +106,10 @@ class AnalyzerRun:
 
 
 def llm_config(settings: Settings) -> LLMConfig:
+    from digest.analysis.endpoint import parse_endpoint
+    from digest.analysis.llm import LLMConfig
+    from digest.analysis.prompt import Budget
+
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     mode = settings.digest_llm_json_mode
     param = settings.digest_llm_token_param
@@ -132,10 +142,17 @@ async def analyzer_for(
     twice makes no second call."""
     use_llm = choice == "llm" or (choice == "auto" and settings.llm_configured)
     if not use_llm:
+        from digest.analysis.heuristic import HeuristicAnalyzer
+
         yield AnalyzerRun(HeuristicAnalyzer())
         return
     if not settings.llm_configured:
         raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
+    from bot.store.database import Store
+    from digest.analysis.ask import Asker
+    from digest.analysis.cache import CachedAnalyzer
+    from digest.analysis.llm import LLMAnalyzer
+
     own = store is None
     cache = store or await Store.open(settings.digest_database_url)
     try:

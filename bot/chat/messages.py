@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.commands import PREFIX
-from bot.store.database import StoreError
+from bot.store.errors import StoreError
 from digest.errors import (
     AmbiguousSha,
     AskNeedsLLM,

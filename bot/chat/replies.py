@@ -10,16 +10,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.chat.commands import PREFIX, Command
 from bot.delivery.poster import Poster
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from bot.store.records import Subscription, Target
-from digest.analysis.ask import Asker
 from digest.analysis.base import Analyzer
 from digest.models import AnalyzedCommit, Digest
 from digest.sources.base import CommitSource
+
+if TYPE_CHECKING:  # the LLM client loads with an LLM analyzer, not with every command
+    from digest.analysis.ask import Asker
 
 
 class ReplyKind(StrEnum):

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import lark_oapi as lark  # type: ignore[import-untyped]
 from lark_oapi.api.im.v1 import (  # type: ignore[import-untyped]
     CreateFileRequest,
     CreateFileRequestBody,
@@ -24,6 +23,10 @@ from lark_oapi.api.im.v1 import (  # type: ignore[import-untyped]
     ReplyMessageRequest,
     ReplyMessageRequestBody,
 )
+from lark_oapi.api.im.v1.resource import File, Message  # type: ignore[import-untyped]
+from lark_oapi.core.enum import LogLevel  # type: ignore[import-untyped]
+from lark_oapi.core.log import logger as lark_logger  # type: ignore[import-untyped]
+from lark_oapi.core.model import Config  # type: ignore[import-untyped]
 from lark_oapi.core.token.manager import TokenManager  # type: ignore[import-untyped]
 
 from digest.errors import ServiceUnavailable
@@ -67,10 +70,15 @@ class FeishuClient:
         max_wait: float = 10.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
-        builder = lark.Client.builder().app_id(app_id).app_secret(app_secret)
+        # What `lark.Client.builder()...build()` makes, from the messaging API alone: the
+        # builder imports every service of the SDK (bot/feishu/sdk.py).
+        config = Config()
+        config.app_id, config.app_secret = app_id, app_secret
         if domain:
-            builder = builder.domain(domain.rstrip("/"))
-        self._client = builder.log_level(lark.LogLevel.ERROR).build()
+            config.domain = domain.rstrip("/")
+        config.log_level = LogLevel.ERROR
+        lark_logger.setLevel(int(LogLevel.ERROR.value))
+        self._messages, self._files = Message(config), File(config)
         self._app_id = app_id
         self._attempts = attempts
         self._max_wait = max_wait
@@ -97,7 +105,7 @@ class FeishuClient:
                 .build()
             )
 
-        data = await self._call(lambda: self._client.im.v1.message.create(request()))
+        data = await self._call(lambda: self._messages.create(request()))
         return str(data.message_id)
 
     async def reply(
@@ -125,7 +133,7 @@ class FeishuClient:
                 .build()
             )
 
-        data = await self._call(lambda: self._client.im.v1.message.reply(request()))
+        data = await self._call(lambda: self._messages.reply(request()))
         return str(data.message_id)
 
     async def upload_file(self, name: str, content: bytes) -> str:
@@ -139,7 +147,7 @@ class FeishuClient:
             )
             return CreateFileRequest.builder().request_body(body).build()
 
-        data = await self._call(lambda: self._client.im.v1.file.create(request()))
+        data = await self._call(lambda: self._files.create(request()))
         return str(data.file_key)
 
     async def _call(self, call: Callable[[], Any]) -> Any:

@@ -1,6 +1,6 @@
 """Feishu over the long connection: lark-oapi's websocket client in a thread of its own.
 
-`lark.ws.Client` cannot run inside a running asyncio loop: it keeps a module-level loop, taken
+`lark_oapi.ws.Client` cannot run inside a running asyncio loop: it keeps a module-level loop, taken
 at import, and `start()` blocks in `loop.run_until_complete` for as long as it lives. So it runs
 in a daemon thread with a new loop, put in the SDK's module before the client is built (its
 frame cache starts a task on the current loop in its constructor). Its handlers turn lark's
@@ -32,10 +32,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import lark_oapi as lark  # type: ignore[import-untyped]
 import lark_oapi.ws.client as ws_client  # type: ignore[import-untyped]
+from lark_oapi.core.const import FEISHU_DOMAIN  # type: ignore[import-untyped]
+from lark_oapi.core.enum import LogLevel  # type: ignore[import-untyped]
+from lark_oapi.core.json import JSON  # type: ignore[import-untyped]
 from lark_oapi.event.callback.model.p2_card_action_trigger import (  # type: ignore[import-untyped]
     P2CardActionTriggerResponse,
+)
+from lark_oapi.event.dispatcher_handler import (  # type: ignore[import-untyped]
+    EventDispatcherHandler,
 )
 from lark_oapi.ws.const import (  # type: ignore[import-untyped]
     HEADER_BIZ_RT,
@@ -76,7 +81,7 @@ class LongConnection:
         secret = settings.feishu_app_secret
         self._app_id = settings.feishu_app_id or ""
         self._app_secret = secret.get_secret_value() if secret is not None else ""
-        self._domain = settings.feishu_api_url or lark.FEISHU_DOMAIN
+        self._domain = settings.feishu_api_url or FEISHU_DOMAIN
         self._bot = bot
         self._main = main_loop
         self._card_wait = card_wait
@@ -137,7 +142,7 @@ class LongConnection:
             if self._stopping:
                 return
             handler = (
-                lark.EventDispatcherHandler.builder("", "")
+                EventDispatcherHandler.builder("", "")
                 .register_p2_im_message_receive_v1(self._on_message)
                 .register_p2_card_action_trigger(self._on_card_action)
                 .build()
@@ -145,7 +150,7 @@ class LongConnection:
             self._client = _WsClient(
                 self._app_id,
                 self._app_secret,
-                log_level=lark.LogLevel.ERROR,
+                log_level=LogLevel.ERROR,
                 event_handler=handler,
                 domain=self._domain,
                 on_open=self._opened,
@@ -245,7 +250,7 @@ class LongConnection:
         return P2CardActionTriggerResponse(answer)
 
 
-class _WsClient(lark.ws.Client):  # type: ignore[misc]
+class _WsClient(ws_client.Client):  # type: ignore[misc]
     """lark's client, telling when it is connected, and answering "card" frames as events."""
 
     def __init__(self, *args: Any, on_open: Callable[[], None], **kwargs: Any) -> None:
@@ -285,13 +290,13 @@ class _WsClient(lark.ws.Client):  # type: ignore[misc]
         try:
             result = self._event_handler._do_without_validation(payload)
             if result is not None:
-                response.data = base64.b64encode(lark.JSON.marshal(result).encode())
+                response.data = base64.b64encode(JSON.marshal(result).encode())
         except Exception as exc:
             log.warning("A Feishu card frame failed: %s", short_error(exc))
             response = Response(code=http.HTTPStatus.INTERNAL_SERVER_ERROR)
         header = frame.headers.add()
         header.key, header.value = HEADER_BIZ_RT, str(int((time.monotonic() - started) * 1000))
-        frame.payload = lark.JSON.marshal(response).encode()
+        frame.payload = JSON.marshal(response).encode()
         await self._write_message(frame.SerializeToString())
 
 
@@ -302,7 +307,7 @@ def _header(frame: Any, key: str) -> str:
 def _as_dict(data: Any) -> dict[str, Any]:
     """A lark event object as the schema 2.0 JSON Feishu sent (fields lark does not model are
     lost; the bot reads none of them)."""
-    out = json.loads(lark.JSON.marshal(data) or "{}")
+    out = json.loads(JSON.marshal(data) or "{}")
     return out if isinstance(out, dict) else {}
 
 

@@ -25,9 +25,9 @@ from types import TracebackType
 from typing import Any, Self, TextIO
 from urllib.parse import quote, quote_plus
 
-import sqlalchemy as sa
 from pydantic import BaseModel, SecretStr
 
+from bot.ops.libraries import AfterImport, tame
 from digest.redact import REDACTED, redact
 
 __all__ = [
@@ -60,6 +60,7 @@ THIRD_PARTY = (
     "asyncio",
     "websockets",
 )
+THIRD_PARTY_PACKAGES = tuple(name for name in THIRD_PARTY if name != "Lark")  # lark's logger
 # Chatty at INFO (a line per HTTP request or per scheduler tick): WARNING unless DEBUG is asked.
 # (aiohttp's access log is off: `digest serve` runs its AppRunner with access_log=None.)
 QUIET = (
@@ -131,7 +132,9 @@ def secrets_of(settings: BaseModel) -> tuple[str, ...]:
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
     url = getattr(settings, "digest_database_url", None)
-    if isinstance(url, str):
+    if isinstance(url, str) and "@" in url:  # no credentials, no SQLAlchemy to load (0.3 s)
+        import sqlalchemy as sa
+
         with contextlib.suppress(Exception):
             password = sa.make_url(url).password
             if password:
@@ -308,18 +311,16 @@ def setup_logging(
     undo.append(lambda: logging.setLogRecordFactory(previous_factory))
 
     # Third-party console handlers (PyGithub's, lark's on stdout) go: their records reach ours.
-    for name in THIRD_PARTY:
-        logger = logging.getLogger(name)
-        for own in list(logger.handlers):
-            if isinstance(own, logging.StreamHandler) and not isinstance(own, logging.FileHandler):
-                logger.removeHandler(own)
-                undo.append(partial(logger.addHandler, own))
-        if not logger.propagate:
-            logger.propagate = True
-            undo.append(partial(setattr, logger, "propagate", False))
-        undo.append(partial(logger.setLevel, logger.level))
-        logger.setLevel(_level_for(name, numeric))
-        _add_filter(logger, redactor, undo)
+    # Again after a library loads later (commands import their SDKs lazily): PyGithub sets its
+    # level at import, lark-oapi adds its stdout handler.
+    def tame_all() -> None:
+        for name in THIRD_PARTY:
+            tame(logging.getLogger(name), _level_for(name, numeric), redactor, undo)
+
+    tame_all()
+    watch = AfterImport(THIRD_PARTY_PACKAGES, tame_all)
+    sys.meta_path.insert(0, watch)
+    undo.append(partial(sys.meta_path.remove, watch))
 
     # The filter on every logger's handlers and on the root logger itself.
     _add_filter(root, redactor, undo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -27,15 +28,26 @@ from bot.chat.commands import (
 from bot.delivery.run import Outcome, RunOutcome
 from bot.store.records import Subscription
 from digest.analysis.base import Analyzer, Summarizer
-from digest.analysis.llm import LLMAnalyzer, LLMCall
 from digest.analysis.overview import Overview
 from digest.models import AnalyzedCommit, Commit, Language
 from digest.sources.base import CommitSource
-from digest.sources.github import GitHubSource, RateLimit
+
+if TYPE_CHECKING:  # PyGithub and the LLM client load with a source or an analyzer that uses them
+    from digest.analysis.llm import LLMAnalyzer, LLMCall
+    from digest.sources.github import RateLimit
 
 __all__ = ["CONTENT_TYPE", "MeteredAnalyzer", "Metrics", "command_kind"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST  # the text exposition format
+
+
+@runtime_checkable
+class _Counted(Protocol):
+    """A source that tells of its HTTP responses and rate limit (GitHubSource)."""
+
+    on_response: Callable[[int], None] | None
+    on_rate_limit: Callable[[RateLimit], None] | None
+
 
 LLM_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 # From on time to a catch-up after a day or three down (DESIGN §7: a bounded number of days).
@@ -210,7 +222,7 @@ class Metrics:
 
     def source(self, source: CommitSource) -> CommitSource:
         """`source`, its GitHub requests counted (a local clone makes none)."""
-        if isinstance(source, GitHubSource):
+        if isinstance(source, _Counted):
             source.on_response = self.github_response
             source.on_rate_limit = self.github_rate_limit
         return source

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Never, TextIO
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Never, TextIO
 
 from digest.service import Progress
+
+if TYPE_CHECKING:  # loaded for a terminal only: a pipe or a file gets no bars
+    from tqdm import tqdm
 
 
 class ProgressBars:
@@ -22,6 +23,8 @@ class ProgressBars:
         if not self._enabled:
             return
         if name not in self._bars:
+            from tqdm import tqdm
+
             self._bars[name] = tqdm(
                 total=total, desc=name, unit="commit", file=self._stream, leave=False
             )

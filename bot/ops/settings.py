@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -176,6 +175,8 @@ class Settings(BaseSettings):
             if not text.startswith("-----BEGIN"):
                 raise ValueError("the file is not a PEM private key") from None
         text = text.replace("\\n", "\n")  # a one-line value from .env or a secret store
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
         try:
             load_pem_private_key(text.encode(), password=None)
         except (ValueError, TypeError):

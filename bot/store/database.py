@@ -17,23 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store import migrations
 from bot.store.capabilities import CapabilityRecords
 from bot.store.channels import ChannelStore
+from bot.store.errors import StoreError
 from bot.store.health import DatabaseHealth
 from bot.store.runs import RunStore
 from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
-from digest.errors import UpstreamError
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
 
 # Serialises migrations between replicas sharing one PostgreSQL.
 _PG_MIGRATION_LOCK = 0x6469_6765  # "dige"
-
-
-class StoreError(UpstreamError):
-    """The database cannot be opened or upgraded; `url` has its password removed."""
-
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"{url}: {detail}")
-        self.url = url
-        self.detail = detail
 
 
 def safe_url(url: str) -> str:

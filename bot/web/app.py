@@ -11,20 +11,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.signature import SignatureVerifier
 
-from bot.feishu.bot import FeishuBot
-from bot.feishu.callbacks import CallbackRejected, parse_callback
 from bot.ops.logs import short_error
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.store.database import Store
 from bot.web.limits import ConnectionGate
 from bot.web.reports import ReportDeps, report_routes
+
+# A platform's SDK loads with its route, when that platform is configured (idle memory: Bolt
+# and lark-oapi are most of it; benchmarks/idle_rss.py).
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.feishu.bot import FeishuBot
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,9 @@ def slack_handler(
     app: AsyncApp, signing_secret: str, first_time: FirstTime
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """`first_time(key)` is the store's `first_delivery`: True once per key, across replicas."""
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_sdk.signature import SignatureVerifier
+
     verifier = SignatureVerifier(signing_secret)
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -70,6 +76,7 @@ def feishu_handler(
     clock: Callable[[], float] = time.time,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Feishu's event callback: checked (bot/feishu/callbacks.py), de-duplicated, answered now."""
+    from bot.feishu.callbacks import CallbackRejected, parse_callback
 
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()

@@ -11,34 +11,35 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.messages import explain_failure
 from bot.chat.replies import Services
 from bot.delivery.links import ReportLinks
 from bot.delivery.poster import Poster
 from bot.delivery.scheduler import DigestScheduler
-from bot.feishu.bot import FeishuBot, FeishuDeps
-from bot.feishu.client import FeishuClient
-from bot.feishu.longconn import LongConnection
-from bot.feishu.poster import FeishuPoster
 from bot.ops.metrics import Metrics
 from bot.ops.settings import Settings
-from bot.slack.app import SlackDeps, build_app, make_client
-from bot.slack.poster import SlackPoster
 from bot.store.database import Store
 from bot.web.app import make_web_app, readiness
 from bot.web.limits import ConnectionGate, GuardedSite
 from bot.web.reports import ReportDeps
 from bot.wiring import analyzer_for, repo_source
 from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
+
+# Each platform's modules, and its SDK, load only when it is configured: lark-oapi alone is
+# 170 MB and seconds of imports that a Slack-only bot never uses (benchmarks/idle_rss.py).
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.feishu.bot import FeishuBot
+    from bot.feishu.longconn import LongConnection
+    from bot.feishu.poster import FeishuPoster
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ async def serve(
             handler: AsyncSocketModeHandler | None = None
             slack_app = None
             if settings.slack_configured:
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+                from bot.slack.app import SlackDeps, build_app, make_client
+                from bot.slack.poster import SlackPoster
+
                 client = make_client(settings)
                 wss_url = await check_slack(client, settings)
                 slack_poster = SlackPoster(client, _links(settings))
@@ -126,6 +132,8 @@ async def serve(
                 feishu_bot, feishu_poster = make_feishu(services)
                 posters["feishu"] = feishu_poster
                 if settings.feishu_long_connection:
+                    from bot.feishu.longconn import LongConnection
+
                     longconn = LongConnection(settings, feishu_bot, loop)
                     modes.append("Feishu over the long connection")
                 # The HTTP callback only when it can be checked: signed and encrypted.
@@ -208,6 +216,13 @@ def _links(settings: Settings) -> ReportLinks:
 
 
 def make_feishu(services: Services) -> tuple[FeishuBot, FeishuPoster]:
+    from bot.feishu.sdk import lean
+
+    lean()  # lark-oapi's messaging API, not the whole SDK (bot/feishu/sdk.py)
+    from bot.feishu.bot import FeishuBot, FeishuDeps
+    from bot.feishu.client import FeishuClient
+    from bot.feishu.poster import FeishuPoster
+
     settings = services.settings
     secret = _secret(settings.feishu_app_secret) or ""
     client = FeishuClient(settings.feishu_app_id or "", secret, domain=settings.feishu_api_url)
@@ -218,6 +233,8 @@ def make_feishu(services: Services) -> tuple[FeishuBot, FeishuPoster]:
 async def check_slack(client: AsyncWebClient, settings: Settings) -> str | None:
     """Check the tokens once at start (slack_sdk would retry a refused app token forever);
     return the Socket Mode URL when an app token is set."""
+    from slack_sdk.errors import SlackApiError
+
     try:
         await client.auth_test()
     except SlackApiError as exc:

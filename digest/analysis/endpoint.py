@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import httpx2
-import openai
-
 from digest.analysis.capabilities import JsonMode, TokenParam
-from digest.analysis.llm_errors import billing_problem
+
+if TYPE_CHECKING:  # the SDK loads with the client: settings read URLs without it (0.4 s)
+    import httpx2
+    import openai
 
 OPENAI_URL = "https://api.openai.com/v1"
 # The newest generally available data-plane version when this was written; reasoning
@@ -148,6 +148,8 @@ def open_client(
     endpoint: Endpoint, api_key: str, *, timeout: float, max_retries: int
 ) -> openai.AsyncOpenAI:
     """The SDK client for `endpoint`; its retries (honouring Retry-After) skip billing errors."""
+    import openai
+
     http_client = openai.DefaultAsyncHttpxClient(
         event_hooks={"response": [_final_when_out_of_credit]}
     )
@@ -177,6 +179,8 @@ async def _final_when_out_of_credit(response: httpx2.Response) -> None:
     """An account out of credit answers 429 at some providers (OpenAI's insufficient_quota,
     Moonshot, Zhipu): a rate limit to the SDK, which would retry it. `x-should-retry: false`
     is the SDK's own signal to stop."""
+    from digest.analysis.llm_errors import billing_problem
+
     if response.status_code != 429:
         return
     await response.aread()

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.errors import (
@@ -29,55 +28,18 @@ from digest.errors import (
 )
 from digest.models import Commit, RepoRef, Unreadable, Window
 from digest.sources.base import ProgressCallback
+from digest.sources.gitenv import CONFIG, OFFLINE, git_env, is_plain_ref
 from digest.sources.gitlisting import counter, first_error
 from digest.sources.gitlog import github_full_name
 from digest.sources.gitread import CommitReader, GitRunError
 
-# Config that could change what git prints, pinned whatever ~/.gitconfig says.
-_CONFIG = (
-    "core.quotepath=false",
-    "color.ui=false",
-    "log.showSignature=false",
-    "diff.noprefix=false",
-    "diff.mnemonicPrefix=false",
-    "diff.relative=false",
-    "diff.suppressBlankEmpty=false",
-)
-# A lazy fetch from a partial clone's promisor remote fails at once: every transport refused.
-_OFFLINE = tuple(
-    f"protocol.{name}allow=never"
-    for name in ("", "file.", "git.", "ssh.", "http.", "https.", "ext.")
-)
-# Environment that would point git at another repository or change its output.
-_KEEP_GIT_ENV = {
-    "GIT_EXEC_PATH",
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_SYSTEM",
-    "GIT_CONFIG_NOSYSTEM",
-    "GIT_CEILING_DIRECTORIES",
-}
 _MIN_GIT = (2, 31)  # --diff-merges=first-parent, rev-parse --end-of-options
-_SINCE_AS_FILTER = (2, 37)  # older git only has --since, which stops at the first old commit
+# How far a commit's committer date may lie before one of its descendants' and still be found:
+# the window's walk stops at commits older than its start less this margin (see README,
+# "Clock skew"), so a day costs the commits of the day and the margin, not the whole history.
+SKEW_MARGIN = timedelta(days=30)
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
-# Revision syntax, option-looking and whitespace refs never reach git: we only take plain names.
-_UNSAFE_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{")
-
-
-def _is_plain_ref(ref: str) -> bool:
-    """A branch, tag or sha that git cannot read as an option or a revision expression."""
-    return (
-        0 < len(ref) <= 255
-        and not ref.startswith("-")
-        and not _UNSAFE_REF.search(ref)
-        and not any(ch.isspace() for ch in ref)
-    )
-
-
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_GIT_ENV}
-    env.update(LC_ALL="C", LANG="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    return env
 
 
 @dataclass(frozen=True)
@@ -94,13 +56,22 @@ class _Result:
 class GitSource:
     """Commits of a local clone; every git call runs in a worker thread."""
 
-    def __init__(self, path: str | Path, *, git: str = "git", fetch_missing: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        git: str = "git",
+        fetch_missing: bool = False,
+        skew_margin: timedelta = SKEW_MARGIN,
+    ) -> None:
         """`fetch_missing`: a partial clone may fetch what it lacks from its promisor remote
-        (the network); by default nothing is fetched and missing files are marked."""
+        (the network); by default nothing is fetched and missing files are marked.
+        `skew_margin`: how far before the window the walk goes (see commits_in_window)."""
         self._path = Path(path).expanduser().absolute()
         self._git = git
         self._fetch_missing = fetch_missing
-        self._env = _git_env()
+        self._skew_margin = skew_margin
+        self._env = git_env()
         self._offline_env = {**self._env, "GIT_NO_LAZY_FETCH": "1"}
         if not fetch_missing:
             self._env = self._offline_env
@@ -115,11 +86,11 @@ class GitSource:
     def _argv(self, args: Sequence[str]) -> list[str]:
         """Offline unless fetching is allowed: git older than 2.44 ignores GIT_NO_LAZY_FETCH,
         so every transport is refused too and a lazy fetch fails at once, without the network."""
-        config = [item for pair in _CONFIG + _OFFLINE for item in ("-c", pair)]
+        config = [item for pair in CONFIG + OFFLINE for item in ("-c", pair)]
         return [self._git, *config, *args]
 
     def _argv_online(self, args: Sequence[str]) -> list[str]:
-        config = [item for pair in _CONFIG for item in ("-c", pair)]
+        config = [item for pair in CONFIG for item in ("-c", pair)]
         return [self._git, *config, *args]
 
     async def _clone_kind(self) -> None:
@@ -212,7 +183,7 @@ class GitSource:
         return commits
 
     async def _resolve(self, ref: str) -> str | None:
-        """The commit a plain ref names, or None; callers have checked `_is_plain_ref`."""
+        """The commit a plain ref names, or None; callers have checked `is_plain_ref`."""
         result = await self._run(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok=(0, 1)
         )
@@ -278,7 +249,7 @@ class GitSource:
 
     async def head(self, branch: str) -> str | None:
         repo = await self.repo()
-        if not _is_plain_ref(branch):
+        if not is_plain_ref(branch):
             raise BranchNotFound(repo.full_name, branch)
         sha = await self._resolve(branch)
         if sha is not None:
@@ -306,9 +277,12 @@ class GitSource:
         if tip is None or end <= start:
             return await self._details([], progress)
         # git's bounds are inclusive, whole seconds: ask for a little more, cut exactly here.
+        # `--since` ends each line of the walk at its first commit older than the bound (a
+        # filter would read the whole history); the margin keeps commits behind a skewed one.
         args = ["log", "--format=%H %ct", f"--until=@{math.ceil(end)} +0000"]
-        if start > 0 and await self._git_version() >= _SINCE_AS_FILTER:
-            args.append(f"--since-as-filter=@{math.floor(start)} +0000")
+        bound = math.floor(start - self._skew_margin.total_seconds())
+        if bound > 0:
+            args.append(f"--since=@{bound} +0000")
         listed = await self._run(*args, "--end-of-options", tip, "--")
         shas = []
         for line in listed.lines:
@@ -322,7 +296,7 @@ class GitSource:
         is_hex = bool(_HEX.fullmatch(ref))
         if is_hex and len(ref) > 40:
             raise InvalidSha(ref)
-        if not _is_plain_ref(ref):
+        if not is_plain_ref(ref):
             raise CommitNotFound(repo.full_name, ref)
         sha = await self._resolve(ref)
         if sha is None:
@@ -363,7 +337,7 @@ class GitSource:
         repo = await self.repo()
         resolved: list[str] = []
         for ref in (base, head):
-            sha = await self._resolve(ref) if _is_plain_ref(ref) else None
+            sha = await self._resolve(ref) if is_plain_ref(ref) else None
             if sha is None:
                 raise CommitNotFound(repo.full_name, ref)
             resolved.append(sha)
@@ -375,10 +349,10 @@ class GitSource:
 
     async def is_ancestor(self, base: str, head: str) -> bool:
         repo = await self.repo()
-        head_sha = await self._resolve(head) if _is_plain_ref(head) else None
+        head_sha = await self._resolve(head) if is_plain_ref(head) else None
         if head_sha is None:
             raise CommitNotFound(repo.full_name, head)
-        base_sha = await self._resolve(base) if _is_plain_ref(base) else None
+        base_sha = await self._resolve(base) if is_plain_ref(base) else None
         if base_sha is None:
             return False
         found = await self._run("merge-base", "--is-ancestor", base_sha, head_sha, ok=(0, 1))

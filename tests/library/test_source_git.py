@@ -18,7 +18,7 @@ from digest.errors import (
 )
 from digest.models import Commit, FileChange, FileStatus, Window
 from digest.sources.base import CommitSource
-from digest.sources.git import GitSource
+from digest.sources.git import SKEW_MARGIN, GitSource
 from digest.sources.gitlog import COMMIT_PATCH_LIMIT, FILE_PATCH_LIMIT, github_full_name
 from tests.gitrepo import GitRepo
 
@@ -136,15 +136,69 @@ async def test_committer_date_decides_not_author_date(repo: GitRepo, source: Git
     assert commits[0].authored_at == at("2025-12-01T10:00:00+08:00")
 
 
-async def test_clock_skew_does_not_stop_the_walk(repo: GitRepo, source: GitSource) -> None:
+async def test_clock_skew_within_the_margin_does_not_stop_the_walk(
+    repo: GitRepo, source: GitSource
+) -> None:
     repo.commit("in window, early", when=at("2026-02-05T09:00:00+08:00"))
-    repo.commit("skewed: months old", when=at("2025-06-01T09:00:00+08:00"))
+    skewed = at("2026-02-05T00:00:00+08:00") - SKEW_MARGIN + timedelta(hours=1)
+    repo.commit("skewed: weeks old", when=skewed)
     repo.commit("skewed: after window", when=at("2026-02-07T09:00:00+08:00"))
     repo.commit("in window, on top of newer", when=at("2026-02-05T08:00:00+08:00"))
 
     commits = await source.commits_in_window("main", day_window())
 
     assert titles(commits) == ["in window, early", "in window, on top of newer"]
+
+
+async def test_skew_beyond_the_margin_hides_what_lies_behind_it(repo: GitRepo) -> None:
+    # The trade-off of the bounded walk (README, "Clock skew"): a commit dated months before its
+    # parent ends the walk there; a wider margin finds the parent again.
+    repo.commit("in window, behind a stopped clock", when=at("2026-02-05T09:00:00+08:00"))
+    repo.commit("stopped clock: months old", when=at("2025-06-01T09:00:00+08:00"))
+    repo.commit("in window, on top", when=at("2026-02-05T10:00:00+08:00"))
+
+    bounded = await GitSource(repo.path).commits_in_window("main", day_window())
+    wide = GitSource(repo.path, skew_margin=timedelta(days=365))
+    unbounded = await wide.commits_in_window("main", day_window())
+
+    assert titles(bounded) == ["in window, on top"]
+    assert titles(unbounded) == ["in window, on top", "in window, behind a stopped clock"]
+
+
+async def test_the_bounded_walk_selects_what_the_whole_history_holds(
+    repo: GitRepo, source: GitSource
+) -> None:
+    # Two weeks of work on main and two branches, merged back, with committer dates up to 25
+    # days behind their parents' (within the margin) and merges of old and new work.
+    zone = ZoneInfo("Asia/Shanghai")
+    first = datetime(2026, 2, 1, 9, tzinfo=zone)
+    for n in range(6):
+        repo.commit(f"main {n}", {"main.txt": f"{n}\n"}, when=first + timedelta(hours=7 * n))
+    repo.checkout("topic", create=True)
+    for n in range(5):
+        when = first + timedelta(days=2, hours=5 * n)
+        if n == 2:
+            when -= timedelta(days=25)  # a stopped clock on the topic branch
+        repo.commit(f"topic {n}", {"topic.txt": f"{n}\n"}, when=when)
+    repo.checkout("main")
+    repo.commit("main skewed", {"main.txt": "s\n"}, when=first - timedelta(days=20))
+    repo.commit("main after skew", {"main.txt": "t\n"}, when=first + timedelta(days=3))
+    repo.merge("topic", message="Merge topic", when=first + timedelta(days=4))
+    repo.checkout("old", create=True)
+    repo.commit("old work", {"old.txt": "o\n"}, when=first - timedelta(days=10))
+    repo.checkout("main")
+    repo.merge("old", message="Merge old work", when=first + timedelta(days=5, hours=3))
+    repo.commit("future clock", {"main.txt": "f\n"}, when=first + timedelta(days=30))
+    repo.commit("last", {"main.txt": "l\n"}, when=first + timedelta(days=6))
+    listed = repo.git("log", "--format=%H %ct", "main").splitlines()
+    every = [(sha, int(stamp)) for sha, stamp in (line.split() for line in listed)]
+
+    for offset in range(-30, 45):
+        window = day_window(DAY + timedelta(days=offset - 4))
+        start, end = window.start.timestamp(), window.end.timestamp()
+        expected = {sha for sha, stamp in every if start <= stamp < end}
+        commits = await source.commits_in_window("main", window)
+        assert {c.sha for c in commits} == expected, window.day
 
 
 async def test_progress_counts_every_commit(repo: GitRepo, source: GitSource) -> None:

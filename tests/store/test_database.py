@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import migrations, tables
-from bot.store.database import Store, StoreError
+from bot.store.database import Store
+from bot.store.errors import StoreError
 from digest.analysis.cache import CachedAnalyzer, cache_key
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
 from digest.models import (
