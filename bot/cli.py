@@ -21,7 +21,7 @@ from bot.ops.logs import secrets_of, setup_logging
 from bot.ops.progress import ProgressBars
 from bot.ops.settings import Settings, SettingsError, load_settings
 from bot.store.database import Store
-from bot.wiring import AnalyzerRun, analyzer_for, open_source
+from bot.wiring import AnalyzerRun, analyzer_and_store, analyzer_for, context_for, open_source
 from digest.errors import (
     AskNeedsLLM,
     DigestError,
@@ -199,7 +199,7 @@ async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err:
     language: Language = args.lang or settings.digest_language
     source = open_source(args.repo, settings)
     try:
-        async with analyzer_for(args.analyzer, settings) as run:
+        async with analyzer_and_store(args.analyzer, settings, source) as (run, store):
             with ProgressBars(err) as bars:
                 digest = await build_digest(
                     source,
@@ -211,6 +211,7 @@ async def _report(args: argparse.Namespace, settings: Settings, now: Clock, err:
                     fold=not args.no_fold,
                     concurrency=settings.digest_llm_concurrency,
                     progress=bars.progress,
+                    context=context_for(source, store),
                 )
             _tell(run, err)
     finally:
@@ -231,9 +232,11 @@ async def _show(args: argparse.Namespace, settings: Settings, err: TextIO) -> st
     language: Language = args.lang or settings.digest_language
     source = open_source(args.repo, settings)
     try:
-        async with analyzer_for(args.analyzer, settings) as run:
+        async with analyzer_and_store(args.analyzer, settings, source) as (run, store):
             wanted = ref.lower() if _is_hex(ref) else ref
-            entry = await explain_commit(source, run.analyzer, wanted, language)
+            entry = await explain_commit(
+                source, run.analyzer, wanted, language, context_for(source, store)
+            )
             _tell(run, err)
     finally:
         await source.aclose()

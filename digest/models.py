@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from digest.models_context import CommitContext
+
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
@@ -79,6 +81,8 @@ class Commit(Frozen):
     files: tuple[FileChange, ...] = ()
     # True when the source could not list every file of the commit (GitHub caps the list).
     files_incomplete: bool = False
+    # Its pull request and the issues it fixes (models_context.py); None: not looked at.
+    context: CommitContext | None = None
 
     @property
     def title(self) -> str:
@@ -108,6 +112,8 @@ class Commit(Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def pr_number(self) -> int | None:
+        if self.context is not None and self.context.pr is not None:
+            return self.context.pr.number
         match = _PR_RE.search(self.title)
         return int(match.group(1)) if match else None
 
@@ -177,6 +183,8 @@ class Analysis(Frozen):
     risks: tuple[Risk, ...] = Field(default=(), max_length=3)
     recommendations: tuple[str, ...] = Field(default=(), max_length=3)
     confidence: Literal["high", "medium", "low"] = "medium"
+    # The motivation, from the pull request and the issue it fixes; None when they give none.
+    why: str | None = None
 
 
 class Coverage(Frozen):
@@ -257,6 +265,8 @@ class Digest(Frozen):
     overview: str | None = None
     entries: tuple[AnalyzedCommit, ...] = ()  # newest first
     folded: tuple[FoldedCommit, ...] = ()  # newest first
+    # Commits whose pull request or issues could not be fetched (analysed without them).
+    context_failures: int = 0
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -18,7 +18,8 @@ from digest.models import (
     RepoRef,
     Window,
 )
-from digest.sources.base import CommitSource, ProgressCallback
+from digest.sources.base import CommitSource, ContextProvider, ProgressCallback
+from digest.sources.links import MessageContext
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class Progress:
 
     fetched: ProgressCallback | None = None
     analysed: ProgressCallback | None = None
+
+
+def context_of(source: CommitSource) -> ContextProvider | None:
+    """The source's own context provider (GitHub's pull requests and issues), if it has one."""
+    make = getattr(source, "context", None)
+    return make() if callable(make) else None
 
 
 def split_noise(commits: list[Commit]) -> tuple[list[Commit], list[FoldedCommit]]:
@@ -77,6 +84,7 @@ async def build_digest(
     fold: bool = True,
     concurrency: int = 8,
     progress: Progress = Progress(),
+    context: ContextProvider | None = None,
 ) -> Digest:
     """The digest of one branch of one repository over one window."""
     repo = await source.repo()
@@ -94,6 +102,7 @@ async def build_digest(
         fold=fold,
         concurrency=concurrency,
         progress=progress,
+        context=context or context_of(source),
     )
 
 
@@ -109,10 +118,15 @@ async def assemble_digest(
     fold: bool = True,
     concurrency: int = 8,
     progress: Progress = Progress(),
+    context: ContextProvider | None = None,
 ) -> Digest:
-    """Fold, analyse and gather commits already chosen (by a window or a landed range)."""
+    """Fold, analyse and gather commits already chosen (by a window or a landed range).
+    `context` fetches pull requests and issues (GitHub); without it the messages tell."""
     commits = sorted(commits, key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
+    to_analyse, context_failures = await (context or MessageContext()).attach(
+        to_analyse, [f.commit for f in folded]
+    )
     entries = await analyse_all(
         analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
     )
@@ -131,12 +145,19 @@ async def assemble_digest(
         overview=overview,
         entries=tuple(entries),
         folded=tuple(folded),
+        context_failures=context_failures,
     )
 
 
 async def explain_commit(
-    source: CommitSource, analyzer: Analyzer, ref: str, language: Language
+    source: CommitSource,
+    analyzer: Analyzer,
+    ref: str,
+    language: Language,
+    context: ContextProvider | None = None,
 ) -> AnalyzedCommit:
     """The analysis of one commit, asked for by sha, branch or tag (folding does not apply)."""
     commit = await source.commit(ref)
+    provider = context or context_of(source) or MessageContext()
+    (commit,), _ = await provider.attach([commit])
     return await analyzer.analyze(commit, language)

@@ -48,9 +48,9 @@ __all__ = [
 
 # Bump on any change to the wording below or to the user prompt's layout: it is part of the
 # analyses cache key, so a new version re-analyses instead of reusing answers to another prompt.
-PROMPT_VERSION = "2026-11-29.1"
+PROMPT_VERSION = "2026-12-06.1"
 # Bump when analysis_json_schema() changes shape.
-SCHEMA_VERSION = "2026-11-27.1"
+SCHEMA_VERSION = "2026-12-06.1"
 SCHEMA_NAME = "commit_analysis"
 DATA_START = "<<<COMMIT_DATA"
 DATA_END = "COMMIT_DATA>>>"
@@ -134,6 +134,8 @@ _DESCRIPTIONS = {
     "risks": "At most 3 concrete risks.",
     "recommendations": "At most 3; each names a file or symbol from the input.",
     "confidence": "low when important diffs were omitted or the intent is unclear.",
+    "why": "1 or 2 sentences: the motivation, from the pull request and the issue it fixes; "
+    "null when they give none.",
 }
 
 
