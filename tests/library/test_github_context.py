@@ -22,10 +22,17 @@ TOKEN = "ghp_" + "C0ntext" * 5 + "x"
 CONTEXT = r"/pulls|/issues/"
 
 
-async def digest_of(gh: FakeGitHub, cache: ContextCache | None, **kw: object) -> Digest:
+async def digest_of(
+    gh: FakeGitHub, cache: ContextCache | None, highlight: tuple[str, ...] = ()
+) -> Digest:
     async with GitHubSource(
-        "octo/demo", api_url=gh.url, token=TOKEN, context_cache=cache, max_rate_wait=0.0, **kw
-    ) as source:  # type: ignore[arg-type]
+        "octo/demo",
+        api_url=gh.url,
+        token=TOKEN,
+        context_cache=cache,
+        max_rate_wait=0.0,
+        highlight_labels=highlight,
+    ) as source:
         return await build_digest(
             source,
             HeuristicAnalyzer(),
@@ -43,7 +50,7 @@ async def test_each_commit_gets_its_pull_request_approvals_and_fixed_issue(
     try:
         async with FakeGitHub(token=TOKEN) as gh:
             gh.add_repo("octo/demo", repo.path, context_file=data)
-            digest = await digest_of(gh, store, highlight_labels=("bug",))
+            digest = await digest_of(gh, store, highlight=("bug",))
             by_sha = {e.commit.sha: e for e in digest.entries}
             n = digest.stats.total
             assert n == 7 and digest.context_failures == 0
@@ -87,7 +94,7 @@ async def test_each_commit_gets_its_pull_request_approvals_and_fixed_issue(
 
             # A second digest of the day asks GitHub nothing about context.
             before = gh.count(CONTEXT)
-            again = await digest_of(gh, store, highlight_labels=("bug",))
+            again = await digest_of(gh, store, highlight=("bug",))
             assert gh.count(CONTEXT) == before
             assert [e.commit.context for e in again.entries] == [
                 e.commit.context for e in digest.entries
