@@ -3,12 +3,19 @@ serves them from a data file beside a real git repository; the context cache in 
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.store.database import Store
+from digest.analysis.base import Analyzer
+from digest.analysis.cache import CachedAnalyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
+from digest.analysis.llm import LLMAnalyzer, LLMConfig
+from digest.analysis.prompt import DATA_END, DATA_START
 from digest.models import Digest, Importance
 from digest.service import build_digest
 from digest.sources.git import GitSource
@@ -16,14 +23,18 @@ from digest.sources.github import GitHubSource
 from digest.sources.github_context import ContextCache
 from digest.window import day_window
 from tests.fakes.github import FakeGitHub, FakeResponse, rate_limited
-from tests.pulls import build_repo
+from tests.fakes.openai import FakeOpenAI
+from tests.pulls import PR_SECRET, build_repo
 
 TOKEN = "ghp_" + "C0ntext" * 5 + "x"
 CONTEXT = r"/pulls|/issues/"
 
 
 async def digest_of(
-    gh: FakeGitHub, cache: ContextCache | None, highlight: tuple[str, ...] = ()
+    gh: FakeGitHub,
+    cache: ContextCache | None,
+    highlight: tuple[str, ...] = (),
+    analyzer: Analyzer | None = None,
 ) -> Digest:
     async with GitHubSource(
         "octo/demo",
@@ -35,7 +46,7 @@ async def digest_of(
     ) as source:
         return await build_digest(
             source,
-            HeuristicAnalyzer(),
+            analyzer or HeuristicAnalyzer(),
             window=day_window(date(2026, 2, 5), "Asia/Shanghai"),
             language="en",
             now=lambda: datetime(2026, 2, 6, tzinfo=UTC),
@@ -153,3 +164,77 @@ async def test_a_clone_reads_pull_request_numbers_and_fixes_from_messages(tmp_pa
     leak = by_title["fix: stop the leak"].context
     assert leak is not None and leak.pr is None and [i.number for i in leak.fixes] == [31]
     assert by_title["chore: bump the year"].context is None
+
+
+def _answer(body: dict[str, Any]) -> str:
+    """Every analysis says why it was made; the analyzer keeps it only where context was sent."""
+    user = body["messages"][-1]["content"]
+    if "commit: " not in user:
+        return "A day of fixes."  # the day's overview
+    return json.dumps(
+        {
+            "change_types": ["bugfix"],
+            "importance": "medium",
+            "importance_reason": "A fix outside the core path.",
+            "breaking_change": False,
+            "security_relevant": False,
+            "summary": "Changes one file.",
+            "affected_areas": [],
+            "insights": {
+                "architecture": None,
+                "performance": None,
+                "security": None,
+                "maintainability": None,
+            },
+            "risks": [],
+            "recommendations": [],
+            "confidence": "medium",
+            "why": "Two workers deadlocked at start." if "deadlock" in user else "Unknown.",
+        }
+    )
+
+
+async def test_the_model_reads_the_pull_request_and_issue_of_its_commit_and_no_secret(
+    tmp_path: Path,
+) -> None:
+    repo, shas, data = build_repo(tmp_path)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}")
+    try:
+        async with FakeGitHub(token=TOKEN) as gh, FakeOpenAI(responder=_answer) as fake:
+            gh.add_repo("octo/demo", repo.path, context_file=data)
+            llm = LLMAnalyzer(
+                LLMConfig(model="gpt-4o-mini", api_key=fake.api_key or "k", base_url=fake.url)
+            )
+            try:
+                digest = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
+                calls = len(fake.chat_requests)
+                again = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
+            finally:
+                await llm.aclose()
+        assert len(fake.chat_requests) == calls  # the second digest: cache only
+        assert [e.analysis for e in again.entries] == [e.analysis for e in digest.entries]
+        sent = {}
+        for request in fake.chat_requests:
+            user = request.body["messages"][-1]["content"]
+            assert PR_SECRET not in json.dumps(request.body)
+            sha = re.search(r"^commit: ([0-9a-f]{40})$", user, re.M)
+            if sha is not None:  # (the other request is the day's overview)
+                sent[sha.group(1)] = user
+        assert len(sent) == 6
+        squash = sent[shas.squash]
+        block = squash[squash.index(f"\n{DATA_START}\n") : squash.rindex(f"\n{DATA_END}\n")]
+        assert "pull request #7: Fix the worker start deadlock" in block
+        assert "this fixes the deadlock seen in #5" in block  # the body, inside the data block
+        assert "fixes issue #5 (closed): Deadlock when two workers start | <!here> [bug]" in block
+        assert "pull request labels: security, bug" in block and "approving reviews: 2" in block
+        assert "Support nested tables" in sent[shas.branch_a]
+        assert "Fix the worker start deadlock" not in sent[shas.branch_a]
+        assert "pull request" not in sent[shas.direct].split("message:")[1].split("files (")[0]
+        by_sha = {e.commit.sha: e for e in digest.entries}
+        squash_analysis = by_sha[shas.squash].analysis
+        assert squash_analysis is not None
+        assert squash_analysis.why == "Two workers deadlocked at start."
+        direct = by_sha[shas.direct].analysis
+        assert direct is not None and direct.why is None  # no context: no motive
+    finally:
+        await store.close()
