@@ -252,6 +252,7 @@ class Stats(Frozen):
     failed: int
     fallback: int
     folded: int
+    context_failed: int = 0  # commits analysed without their pull request (fetch failed)
 
 
 class Digest(Frozen):
@@ -284,6 +285,7 @@ class Digest(Frozen):
             failed=sum(1 for e in self.entries if e.analysis is None),
             fallback=sum(1 for e in self.entries if e.status == AnalysisStatus.FALLBACK),
             folded=len(self.folded),
+            context_failed=self.context_failures,
         )
 
     def all_commits(self) -> list[Commit]:

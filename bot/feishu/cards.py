@@ -183,6 +183,8 @@ def analysis_elements(entry: AnalyzedCommit, lab: Labels, short_sha: str) -> lis
     if analysis is not None:
         refs += [STYLE.bold(flag) for flag in detail.flag_labels(analysis, lab)]
     blocks = [" · ".join(refs)]
+    if context := detail.context_text(commit, lab, STYLE, link):
+        blocks.append(context)
     error = markdown(entry.error or "") or lab.unknown_error
     if analysis is None:
         blocks.append(detail.field_text(detail.Field(lab.failed, error), STYLE))

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from digest.models import ChangeType, FoldReason, Importance, Language, Stats
+from digest.render.context import WORDS
 
 InsightName = Literal["architecture", "performance", "security", "maintainability"]
 INSIGHT_NAMES: tuple[InsightName, ...] = (
@@ -342,4 +343,6 @@ def stats_sentence(
     parts.append(folded)
     if stats.fallback:
         parts.append(lab.stats_fallback.format(n=stats.fallback))
+    if stats.context_failed:
+        parts.append(WORDS[lab.language].failures.format(n=stats.context_failed))
     return " | ".join(parts)
