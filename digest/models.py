@@ -234,6 +234,16 @@ class FoldedCommit(Frozen):
     reason: FoldReason
 
 
+class Story(Frozen):
+    """The commits that landed through one pull request, told once: one combined analysis (of
+    `analysis.commit`, the pull request as one change). Only stories of two or more commits
+    are kept; any other analysed commit is a story of one and shows as it always did."""
+
+    pr_number: int
+    shas: tuple[str, ...]  # its commits, newest first
+    analysis: AnalyzedCommit
+
+
 class Window(Frozen):
     """A half-open interval [start, end) of committer dates, shown in `tz`."""
 
@@ -253,6 +263,7 @@ class Stats(Frozen):
     fallback: int
     folded: int
     context_failed: int = 0  # commits analysed without their pull request (fetch failed)
+    stories: int | None = None  # analysed commits told as stories; None: no story of several
 
 
 class Digest(Frozen):
@@ -268,6 +279,7 @@ class Digest(Frozen):
     folded: tuple[FoldedCommit, ...] = ()  # newest first
     # Commits whose pull request or issues could not be fetched (analysed without them).
     context_failures: int = 0
+    stories: tuple[Story, ...] = ()  # pull requests of several commits, newest first
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -286,6 +298,9 @@ class Digest(Frozen):
             fallback=sum(1 for e in self.entries if e.status == AnalysisStatus.FALLBACK),
             folded=len(self.folded),
             context_failed=self.context_failures,
+            stories=len(self.entries) - sum(len(s.shas) - 1 for s in self.stories)
+            if self.stories
+            else None,
         )
 
     def all_commits(self) -> list[Commit]:

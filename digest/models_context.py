@@ -51,6 +51,8 @@ class CommitContext(_Frozen):
     fetched: bool = False
     # Labels a reader should see (the notable ones and DIGEST_HIGHLIGHT_LABELS matches).
     highlights: tuple[str, ...] = ()
+    # On a story's combined commit (digest/stories.py): how many commits it tells.
+    story_of: int = 0
 
     @property
     def labels(self) -> tuple[str, ...]:

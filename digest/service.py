@@ -20,6 +20,7 @@ from digest.models import (
 )
 from digest.sources.base import CommitSource, ContextProvider, ProgressCallback
 from digest.sources.links import MessageContext
+from digest.stories import tell_stories
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ async def assemble_digest(
     entries = await analyse_all(
         analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
     )
+    stories = await tell_stories(analyzer, entries, language)
     overview = None
     if isinstance(analyzer, Summarizer) and entries:
         made = await analyzer.overview(entries, language)
@@ -146,6 +148,7 @@ async def assemble_digest(
         entries=tuple(entries),
         folded=tuple(folded),
         context_failures=context_failures,
+        stories=tuple(stories),
     )
 
 

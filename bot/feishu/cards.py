@@ -153,6 +153,10 @@ def _item_panels(item: Item, repo: str, run_key: str, lab: Labels) -> list[Eleme
         return []
     inner, heading = _headed(entry, lab, item.short_sha, PANEL_TITLE)
     inner += analysis_elements(entry, lab, item.short_sha)
+    if item.members:
+        told = [(m.entry, m.short_sha) for m in item.members]
+        ref = lambda e, short: sha_ref(e.commit, short)  # noqa: E731
+        inner += markdowns(detail.member_lines(told, lab, STYLE, ref))
     value = {"action": "details", "repo": repo, "sha": entry.commit.sha, "run_key": run_key}
     inner.append(button(lab.details_button, value))
     return panels(heading, inner, lab.continued)

@@ -49,9 +49,13 @@ def context_key(commit: Commit) -> str:
     """What of the context the prompt carried, for the analyses cache key: an analysis made
     without the pull request (its fetch failed) is made again once it can be had."""
     context = commit.context
-    if context is None or not context.fetched:
+    if context is None:
         return ""
+    # A story's combined analysis is kept apart from its head commit's own (the same sha).
+    story = f"|story={context.story_of}" if context.story_of else ""
+    if not context.fetched:
+        return story
     pr = context.pr
     parts = [f"pr{pr.number}"] if pr is not None and pr.title is not None else []
     parts += [f"i{i.number}" for i in context.fixes if i.title is not None]
-    return f"|ctx={'.'.join(parts)}" if parts else ""
+    return story + (f"|ctx={'.'.join(parts)}" if parts else "")

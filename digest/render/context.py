@@ -20,6 +20,8 @@ class ContextWords:
     approvals: str  # {n}
     fixes: str  # {n}: before an issue's number
     failures: str  # {n}: commits whose context could not be fetched
+    story_commits: str  # {n}: the heading of a story's commits
+    stories: str  # {s} {c}: the stats line's stories and the commits they tell
 
 
 WORDS: dict[Language, ContextWords] = {
@@ -30,6 +32,8 @@ WORDS: dict[Language, ContextWords] = {
         approvals="✅ {n} 个批准",
         fixes="修复 #{n}",
         failures="{n} 个提交未能获取拉取请求信息",
+        story_commits="本拉取请求的 {n} 个提交",
+        stories="{s} 个故事（{c} 个提交）",
     ),
     "en": ContextWords(
         pr="🔀 Pull request",
@@ -38,6 +42,8 @@ WORDS: dict[Language, ContextWords] = {
         approvals="✅ {n} approvals",
         fixes="fixes #{n}",
         failures="{n} commits without their pull request (fetch failed)",
+        story_commits="The {n} commits of this pull request",
+        stories="{s} stories of {c} commits",
     ),
 }
 

@@ -168,6 +168,22 @@ def context_text(
     return f"{style.bold(words.pr)} " + " · ".join(parts)
 
 
+def member_lines(
+    members: list[tuple[AnalyzedCommit | None, str]],
+    lab: Labels,
+    style: Style,
+    sha_ref: Callable[[AnalyzedCommit, str], str],
+) -> str:
+    """A story's commits, one line each (marker, linked short SHA, title), under a heading."""
+    heading = style.bold(WORDS[lab.language].story_commits.format(n=len(members)))
+    lines = [
+        f"{style.bullet} {marker(entry)} {sha_ref(entry, short)} {style.inline(entry.commit.title)}"
+        for entry, short in members
+        if entry is not None
+    ]
+    return "\n".join([heading, *lines])
+
+
 def meta_line(entry: AnalyzedCommit, lab: Labels, escape: Callable[[str], str]) -> str:
     """Analyzer, confidence and how much of the diff it saw (the analyzer's name is escaped)."""
     parts = [lab.analyzer.format(analyzer=escape(entry.analyzer))]

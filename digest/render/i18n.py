@@ -326,6 +326,9 @@ def stats_sentence(
     counts = (stats.high, stats.medium, stats.low)
     space = "" if lab.language == "zh" else " "
     parts = [total]
+    if stats.stories is not None:
+        told = stats.total - stats.folded
+        parts.append(WORDS[lab.language].stories.format(s=stats.stories, c=told))
     parts += [
         f"{IMPORTANCE_EMOJI[level]}{space}{lab.importance[level]} {n}"
         for level, n in zip(IMPORTANCE_ORDER, counts, strict=True)
