@@ -160,7 +160,15 @@ async def explain_commit(
     context: ContextProvider | None = None,
 ) -> AnalyzedCommit:
     """The analysis of one commit, asked for by sha, branch or tag (folding does not apply)."""
+    commit = await commit_with_context(source, ref, context)
+    return await analyzer.analyze(commit, language)
+
+
+async def commit_with_context(
+    source: CommitSource, ref: str, context: ContextProvider | None = None
+) -> Commit:
+    """One commit with its pull request and fixed issues (a commit of a story names it)."""
     commit = await source.commit(ref)
     provider = context or context_of(source) or MessageContext()
     (commit,), _ = await provider.attach([commit])
-    return await analyzer.analyze(commit, language)
+    return commit
