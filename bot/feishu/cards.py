@@ -146,6 +146,10 @@ def sha_ref(commit: Commit, short_sha: str) -> str:
     return link(commit.url, short_sha) if safe_url(commit.url) else code(short_sha)
 
 
+def _entry_ref(entry: AnalyzedCommit, short_sha: str) -> str:
+    return sha_ref(entry.commit, short_sha)
+
+
 def _item_panels(item: Item, repo: str, run_key: str, lab: Labels) -> list[Element]:
     """An item's folded panel(s): its analysis, then the button that posts it as a reply."""
     entry = item.entry
@@ -155,8 +159,7 @@ def _item_panels(item: Item, repo: str, run_key: str, lab: Labels) -> list[Eleme
     inner += analysis_elements(entry, lab, item.short_sha)
     if item.members:
         told = [(m.entry, m.short_sha) for m in item.members]
-        ref = lambda e, short: sha_ref(e.commit, short)  # noqa: E731
-        inner += markdowns(detail.member_lines(told, lab, STYLE, ref))
+        inner += markdowns(detail.member_lines(told, lab, STYLE, _entry_ref))
     value = {"action": "details", "repo": repo, "sha": entry.commit.sha, "run_key": run_key}
     inner.append(button(lab.details_button, value))
     return panels(heading, inner, lab.continued)

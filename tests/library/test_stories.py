@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.feishu.cards import digest_cards
 from bot.slack.blocks import digest_messages
 from bot.store.database import Store
 from digest.analysis.cache import CachedAnalyzer
@@ -106,6 +107,10 @@ async def test_a_pull_request_of_two_commits_is_one_story_with_one_combined_anal
     text = json.dumps([m.blocks for m in post.main], ensure_ascii=False)
     assert "Nested tables in the parser (#9)" in text
     assert "The 2 commits of this pull request" in text and shas.branch_a[:7] in text
+    cards = digest_cards(digest, report_url=None, min_importance=Importance.MEDIUM, run_key="k")
+    card_text = json.dumps(cards, ensure_ascii=False)
+    assert "Nested tables in the parser (#9)" in card_text
+    assert "The 2 commits of this pull request" in card_text
 
 
 async def test_one_commit_of_a_story_asked_for_alone_names_its_story(tmp_path: Path) -> None:
