@@ -1,7 +1,9 @@
 """The 500-commit day of benchmarks/report_local.py, read through the fake GitHub.
 
 Prints the HTTP requests made against the bound 1 + ceil(N/100) + N (repository, list pages,
-one detail per commit), the wall time and the peak in flight.
+one detail per commit) + P + L: each pull request its title names (`pulls/{n}`; this fake
+has no data file, so each is a 404, counted and not fatal) and one `commits/{sha}/pulls`
+look-up per analysed commit whose title names none; the wall time and the peak in flight.
 Run: .venv/bin/python -m benchmarks.report_github
 """
 
@@ -41,12 +43,15 @@ async def run() -> None:
             if code != 0:
                 raise SystemExit(f"digest exited with {code}")
             n = ON_DAY
-            bound = 1 + math.ceil(n / 100) + n
+            lookups = gh.count(r"/commits/[0-9a-f]{40}/pulls$")
+            pulls = gh.count(r"/pulls/\d+$")
+            bound = 1 + math.ceil(n / 100) + n + pulls + lookups
             print(f"commits in the day: {n}")
             print(f"HTTP requests: {gh.count()} (bound {bound})")
             print(f"  repository: {gh.count(r'^/repos/bench/big$')}")
             print(f"  list pages: {gh.count(r'/commits$')}")
             print(f"  commit details: {gh.count(r'/commits/[0-9a-f]{40}$')}")
+            print(f"  pull requests (P): {pulls}; look-ups by sha: {lookups}")
             print(f"peak requests in flight: {gh.peak_in_flight}")
             print(f"wall: {wall:.2f} s (fake server on loopback)")
 

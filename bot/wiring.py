@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.chat.commands import is_local_path
 from digest.errors import InvalidRepo, LocalPathRefused, UsageError
-from digest.sources.base import CommitSource
+from digest.sources.base import CommitSource, ContextProvider
 from digest.sources.git import GitSource
 
 # What a command does not use, it does not load: the LLM client (openai), PyGithub and the
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from digest.analysis.cache import CachedAnalyzer
     from digest.analysis.llm import LLMAnalyzer, LLMConfig
     from digest.sources.github import GitHubSource
+    from digest.sources.github_context import ContextCache
 
 
 class AnalyzerUnavailable(UsageError):
@@ -52,7 +53,9 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
     return _github(full_name, settings)
 
 
-def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSource:
+def repo_source(
+    repo: str, settings: Settings, *, local_paths: bool, cache: ContextCache | None = None
+) -> CommitSource:
     """A repository the bot names (a command's, a subscription's): a local clone for a path,
     only where local paths are allowed (`digest chat`; `serve` with DIGEST_ALLOW_LOCAL_PATHS),
     else `owner/name` on GitHub. Unlike the CLI's `open_source`, nothing is guessed from the
@@ -62,10 +65,10 @@ def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSo
         if not local_paths:
             raise LocalPathRefused(repo)
         return GitSource(repo, fetch_missing=settings.digest_git_fetch_missing)
-    return _github(repo, settings)
+    return _github(repo, settings, cache)
 
 
-def _github(full_name: str, settings: Settings) -> GitHubSource:
+def _github(full_name: str, settings: Settings, cache: ContextCache | None = None) -> GitHubSource:
     from digest.sources.github import GitHubSource
 
     # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
@@ -76,7 +79,34 @@ def _github(full_name: str, settings: Settings) -> GitHubSource:
         app_auth=settings.github_app,
         api_url=settings.github_api_url,
         max_rate_wait=settings.digest_github_max_wait,
+        context_cache=cache,  # pull requests and issues, kept in the store
+        highlight_labels=settings.highlight_labels,
     )
+
+
+def context_for(source: CommitSource, cache: ContextCache | None) -> ContextProvider | None:
+    """GitHub's pull requests and issues for a GitHub source (kept in `cache`); None for a
+    clone, whose messages alone tell (the service's default)."""
+    if isinstance(source, GitSource):
+        return None
+    from digest.sources.github import GitHubSource
+
+    return source.context(cache) if isinstance(source, GitHubSource) else None
+
+
+@asynccontextmanager
+async def context_store(source: CommitSource, settings: Settings) -> AsyncIterator[Store | None]:
+    """The store that keeps a GitHub source's context (and the analyses); None for a clone."""
+    if isinstance(source, GitSource):
+        yield None
+        return
+    from bot.store.database import Store
+
+    store = await Store.open(settings.digest_database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @dataclass
@@ -166,3 +196,15 @@ async def analyzer_for(
     finally:
         if own:
             await cache.close()
+
+
+@asynccontextmanager
+async def analyzer_and_store(
+    choice: str, settings: Settings, source: CommitSource
+) -> AsyncIterator[tuple[AnalyzerRun, Store | None]]:
+    """The analyzer of a CLI command, and the store of a GitHub source's context (shared)."""
+    async with (
+        context_store(source, settings) as store,
+        analyzer_for(choice, settings, store) as run,
+    ):
+        yield run, store

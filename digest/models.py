@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from digest.models_context import CommitContext
+
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
@@ -94,6 +96,8 @@ class Commit(Frozen):
     files_incomplete: bool = False
     # Set when the source could not list the commit's files at all (files_incomplete too).
     files_unreadable: Unreadable | None = None
+    # Its pull request and the issues it fixes (models_context.py); None: not looked at.
+    context: CommitContext | None = None
 
     @property
     def title(self) -> str:
@@ -123,6 +127,8 @@ class Commit(Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def pr_number(self) -> int | None:
+        if self.context is not None and self.context.pr is not None:
+            return self.context.pr.number
         match = _PR_RE.search(self.title)
         return int(match.group(1)) if match else None
 
@@ -192,6 +198,8 @@ class Analysis(Frozen):
     risks: tuple[Risk, ...] = Field(default=(), max_length=3)
     recommendations: tuple[str, ...] = Field(default=(), max_length=3)
     confidence: Literal["high", "medium", "low"] = "medium"
+    # The motivation, from the pull request and the issue it fixes; None when they give none.
+    why: str | None = None
 
 
 class Coverage(Frozen):
@@ -242,6 +250,16 @@ class FoldedCommit(Frozen):
     reason: FoldReason
 
 
+class Story(Frozen):
+    """The commits that landed through one pull request, told once: one combined analysis (of
+    `analysis.commit`, the pull request as one change). Only stories of two or more commits
+    are kept; any other analysed commit is a story of one and shows as it always did."""
+
+    pr_number: int
+    shas: tuple[str, ...]  # its commits, newest first
+    analysis: AnalyzedCommit
+
+
 class Window(Frozen):
     """A half-open interval [start, end) of committer dates, shown in `tz`."""
 
@@ -263,6 +281,8 @@ class Stats(Frozen):
     # Files whose diff the source could not read, and commits whose files it could not list.
     unreadable_files: int = 0
     unlisted_commits: int = 0
+    context_failed: int = 0  # commits analysed without their pull request (fetch failed)
+    stories: int | None = None  # analysed commits told as stories; None: no story of several
 
 
 class Digest(Frozen):
@@ -279,6 +299,9 @@ class Digest(Frozen):
     # A shallow clone whose history stops inside or after the window: commits before this
     # committer date may be missing from the digest.
     shallow_before: datetime | None = None
+    # Commits whose pull request or issues could not be fetched (analysed without them).
+    context_failures: int = 0
+    stories: tuple[Story, ...] = ()  # pull requests of several commits, newest first
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -300,6 +323,10 @@ class Digest(Frozen):
                 1 for c in self.all_commits() for f in c.files if f.unreadable is not None
             ),
             unlisted_commits=sum(1 for c in self.all_commits() if c.files_unreadable),
+            context_failed=self.context_failures,
+            stories=len(self.entries) - sum(len(s.shas) - 1 for s in self.stories)
+            if self.stories
+            else None,
         )
 
     def all_commits(self) -> list[Commit]:

@@ -18,7 +18,9 @@ from digest.models import (
     RepoRef,
     Window,
 )
-from digest.sources.base import CommitSource, ProgressCallback
+from digest.sources.base import CommitSource, ContextProvider, ProgressCallback
+from digest.sources.links import MessageContext
+from digest.stories import tell_stories
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,12 @@ class Progress:
 
     fetched: ProgressCallback | None = None
     analysed: ProgressCallback | None = None
+
+
+def context_of(source: CommitSource) -> ContextProvider | None:
+    """The source's own context provider (GitHub's pull requests and issues), if it has one."""
+    make = getattr(source, "context", None)
+    return make() if callable(make) else None
 
 
 def split_noise(commits: list[Commit]) -> tuple[list[Commit], list[FoldedCommit]]:
@@ -77,6 +85,7 @@ async def build_digest(
     fold: bool = True,
     concurrency: int = 8,
     progress: Progress = Progress(),
+    context: ContextProvider | None = None,
 ) -> Digest:
     """The digest of one branch of one repository over one window."""
     repo = await source.repo()
@@ -95,6 +104,7 @@ async def build_digest(
         fold=fold,
         concurrency=concurrency,
         progress=progress,
+        context=context or context_of(source),
     )
     if cut is not None and window.start < cut:
         digest = digest.model_copy(update={"shallow_before": cut})
@@ -113,13 +123,19 @@ async def assemble_digest(
     fold: bool = True,
     concurrency: int = 8,
     progress: Progress = Progress(),
+    context: ContextProvider | None = None,
 ) -> Digest:
-    """Fold, analyse and gather commits already chosen (by a window or a landed range)."""
+    """Fold, analyse and gather commits already chosen (by a window or a landed range).
+    `context` fetches pull requests and issues (GitHub); without it the messages tell."""
     commits = sorted(commits, key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
+    to_analyse, context_failures = await (context or MessageContext()).attach(
+        to_analyse, [f.commit for f in folded]
+    )
     entries = await analyse_all(
         analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
     )
+    stories = await tell_stories(analyzer, entries, language)
     overview = None
     if isinstance(analyzer, Summarizer) and entries:
         made = await analyzer.overview(entries, language)
@@ -135,12 +151,28 @@ async def assemble_digest(
         overview=overview,
         entries=tuple(entries),
         folded=tuple(folded),
+        context_failures=context_failures,
+        stories=tuple(stories),
     )
 
 
 async def explain_commit(
-    source: CommitSource, analyzer: Analyzer, ref: str, language: Language
+    source: CommitSource,
+    analyzer: Analyzer,
+    ref: str,
+    language: Language,
+    context: ContextProvider | None = None,
 ) -> AnalyzedCommit:
     """The analysis of one commit, asked for by sha, branch or tag (folding does not apply)."""
-    commit = await source.commit(ref)
+    commit = await commit_with_context(source, ref, context)
     return await analyzer.analyze(commit, language)
+
+
+async def commit_with_context(
+    source: CommitSource, ref: str, context: ContextProvider | None = None
+) -> Commit:
+    """One commit with its pull request and fixed issues (a commit of a story names it)."""
+    commit = await source.commit(ref)
+    provider = context or context_of(source) or MessageContext()
+    (commit,), _ = await provider.attach([commit])
+    return commit

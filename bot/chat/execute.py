@@ -49,7 +49,7 @@ from digest.errors import (
     UsageError,
 )
 from digest.models import AnalyzedCommit, Importance, Language, RepoRef
-from digest.service import build_digest
+from digest.service import build_digest, commit_with_context
 from digest.sources.base import CommitSource
 from digest.window import day_window, resolve_tz
 
@@ -239,7 +239,7 @@ async def _lookup(repo: str | None, sha: str, ctx: Context) -> Reply:
         try:
             if sub is None and ref.private:
                 raise RepoNotFound(repo)  # a private repository this channel does not follow
-            commit = await source.commit(sha)
+            commit = await commit_with_context(source, sha)
         finally:
             await source.aclose()
         entry = await ctx.services.analyzer.analyze(commit, _language(sub, ctx))
@@ -251,7 +251,7 @@ async def _lookup(repo: str | None, sha: str, ctx: Context) -> Reply:
     for sub in subs:
         source = ctx.services.open_source(sub.repo)
         try:
-            commit = await source.commit(sha)
+            commit = await commit_with_context(source, sha)
         except (CommitNotFound, RepoNotFound):
             continue
         except AmbiguousSha:

@@ -19,7 +19,7 @@ from bot.chat.commands import MAX_QUESTION_CHARS
 from bot.chat.messages import describe
 from bot.ops.progress import ProgressBars
 from bot.ops.settings import Settings
-from bot.wiring import AnalyzerRun, analyzer_for, open_source
+from bot.wiring import AnalyzerRun, analyzer_and_store, analyzer_for, context_for, open_source
 from digest.errors import AskNeedsLLM, InvalidSha, MissingArgument, QuestionTooLong
 from digest.models import Language
 from digest.render.markdown import render_commit_markdown, render_markdown
@@ -65,7 +65,7 @@ async def report(args: argparse.Namespace, settings: Settings, now: Clock, err: 
     language: Language = args.lang or settings.digest_language
     source = open_source(args.repo, settings)
     try:
-        async with analyzer_for(args.analyzer, settings) as run:
+        async with analyzer_and_store(args.analyzer, settings, source) as (run, store):
             with ProgressBars(err) as bars:
                 digest = await build_digest(
                     source,
@@ -77,6 +77,7 @@ async def report(args: argparse.Namespace, settings: Settings, now: Clock, err: 
                     fold=not args.no_fold,
                     concurrency=settings.digest_llm_concurrency,
                     progress=bars.progress,
+                    context=context_for(source, store),
                 )
             _tell(run, err)
     finally:
@@ -99,9 +100,11 @@ async def show(args: argparse.Namespace, settings: Settings, err: TextIO) -> str
     language: Language = args.lang or settings.digest_language
     source = open_source(args.repo, settings)
     try:
-        async with analyzer_for(args.analyzer, settings) as run:
+        async with analyzer_and_store(args.analyzer, settings, source) as (run, store):
             wanted = ref.lower() if _is_hex(ref) else ref
-            entry = await explain_commit(source, run.analyzer, wanted, language)
+            entry = await explain_commit(
+                source, run.analyzer, wanted, language, context_for(source, store)
+            )
             _tell(run, err)
     finally:
         await source.aclose()

@@ -106,10 +106,11 @@ async def chat(
     user = user or getpass.getuser()
     target = Target(platform="terminal", workspace="local", channel=user)
 
-    def source_for(name: str) -> CommitSource:
-        return repo_source(name, settings, local_paths=True)  # the user's own disk
-
     store = await Store.open(settings.digest_database_url)
+
+    def source_for(name: str) -> CommitSource:
+        return repo_source(name, settings, local_paths=True, cache=store)  # the user's disk
+
     try:
         async with analyzer_for("auto", settings, store) as run:
             scheduler = DigestScheduler(

@@ -31,7 +31,7 @@ from bot.store.database import Store
 from bot.store.records import Cursor, RunState, Subscription
 from digest.analysis.base import Analyzer
 from digest.errors import DigestError
-from digest.service import assemble_digest
+from digest.service import assemble_digest, context_of
 from digest.sources.base import CommitSource
 from digest.window import resolve_tz
 
@@ -208,6 +208,7 @@ class Runner:
                 language=sub.language,
                 now=self.clock,
                 concurrency=self.concurrency,
+                context=context_of(batch.source) if batch.source is not None else None,
             ),
         )
         late = self.clock() - fire > LATE

@@ -147,6 +147,10 @@ def sha_ref(commit: Commit, short_sha: str) -> str:
     return link(commit.url, short_sha) if safe_url(commit.url) else code(short_sha)
 
 
+def _entry_ref(entry: AnalyzedCommit, short_sha: str) -> str:
+    return sha_ref(entry.commit, short_sha)
+
+
 def _item_panels(item: Item, repo: str, run_key: str, lab: Labels) -> list[Element]:
     """An item's folded panel(s): its analysis, then the button that posts it as a reply."""
     entry = item.entry
@@ -154,6 +158,9 @@ def _item_panels(item: Item, repo: str, run_key: str, lab: Labels) -> list[Eleme
         return []
     inner, heading = _headed(entry, lab, item.short_sha, PANEL_TITLE)
     inner += analysis_elements(entry, lab, item.short_sha)
+    if item.members:
+        told = [(m.entry, m.short_sha) for m in item.members]
+        inner += markdowns(detail.member_lines(told, lab, STYLE, _entry_ref))
     value = {"action": "details", "repo": repo, "sha": entry.commit.sha, "run_key": run_key}
     inner.append(button(lab.details_button, value))
     return panels(heading, inner, lab.continued)
@@ -184,6 +191,8 @@ def analysis_elements(entry: AnalyzedCommit, lab: Labels, short_sha: str) -> lis
     if analysis is not None:
         refs += [STYLE.bold(flag) for flag in detail.flag_labels(analysis, lab)]
     blocks = [" · ".join(refs)]
+    if context := detail.context_text(commit, lab, STYLE, link):
+        blocks.append(context)
     error = markdown(entry.error or "") or lab.unknown_error
     if analysis is None:
         blocks.append(detail.field_text(detail.Field(lab.failed, error), STYLE))

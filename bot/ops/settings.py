@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     digest_admins: str = ""
     # Comma-separated globs (my-org/*) of private repositories anyone may subscribe to.
     digest_allowed_repos: str = ""
+    # Comma-separated pull request labels (globs: area/*) shown beside breaking, security, perf.
+    digest_highlight_labels: str = ""
     # `digest serve` only: let chat users name local clones by path (they read the server's
     # disk). `digest chat` always may: the disk is the user's own.
     digest_allow_local_paths: bool = False
@@ -227,6 +229,10 @@ class Settings(BaseSettings):
     @property
     def allowed_repos(self) -> tuple[str, ...]:
         return tuple(g.strip() for g in self.digest_allowed_repos.split(",") if g.strip())
+
+    @property
+    def highlight_labels(self) -> tuple[str, ...]:
+        return tuple(g.strip() for g in self.digest_highlight_labels.split(",") if g.strip())
 
     @property
     def slack_configured(self) -> bool:

@@ -27,8 +27,15 @@ from bot.slack.kit import (
     sections,
     table,
 )
-from bot.slack.reply_blocks import analysis_blocks, flags, reply_messages, sha_ref, title
-from digest.models import Digest, Importance
+from bot.slack.reply_blocks import (
+    STYLE,
+    analysis_blocks,
+    flags,
+    reply_messages,
+    sha_ref,
+    title,
+)
+from digest.models import AnalyzedCommit, Digest, Importance
 from digest.render import detail
 from digest.render.i18n import Labels, labels, stats_sentence
 from digest.render.layout import Item, footer_lines, layout, local
@@ -179,9 +186,18 @@ def _detail_units(items: list[Item], lab: Labels) -> list[list[Block]]:
         commit = item.commit
         head = f"{detail.marker(entry)} *{title(commit, lab)}* · {sha_ref(commit, item.short_sha)}"
         head = " · ".join([head, *flags(entry.analysis, lab)])
+        context = detail.context_text(commit, lab, STYLE, link)
+        head = f"{head}\n{context}" if context else head
         summary = escape_text(entry.analysis.summary, multiline=True)
         units.append(sections(f"{head}\n{summary}" if summary else head))
+        if item.members:
+            told = [(m.entry, m.short_sha) for m in item.members]
+            units.append(contexts([detail.member_lines(told, lab, STYLE, _ref)]))
     return units
+
+
+def _ref(entry: AnalyzedCommit, short_sha: str) -> str:
+    return sha_ref(entry.commit, short_sha)
 
 
 def _tail(

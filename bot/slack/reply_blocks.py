@@ -79,6 +79,8 @@ def analysis_blocks(
         refs.append(link(commit.pr_url, pr) if safe_url(commit.pr_url) else pr)
     blocks = contexts([lead]) if lead else []
     blocks += sections(f"{detail.marker(entry)} *{title(commit, lab)}*\n" + " · ".join(refs))
+    if context := detail.context_text(commit, lab, STYLE, link):
+        blocks += sections(context)
     analysis = entry.analysis
     error = escape_text(entry.error or "") or lab.unknown_error
     if analysis is None:

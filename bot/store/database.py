@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store import migrations
 from bot.store.capabilities import CapabilityRecords
 from bot.store.channels import ChannelStore
+from bot.store.contexts import ContextRecords
 from bot.store.errors import StoreError
 from bot.store.health import DatabaseHealth
 from bot.store.runs import RunStore
@@ -35,7 +36,7 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-class Store(ChannelStore, RunStore, CapabilityRecords):
+class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
     """One engine per process; every method is a short transaction."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] | None = None) -> None:

@@ -218,6 +218,22 @@ def m008_subscription_paths(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE subscriptions ALTER COLUMN repo TYPE VARCHAR(1024)"))
 
 
+def m009_contexts(conn: Connection) -> None:
+    """The context cache: a repository's pull requests, issues and commit -> pull request
+    answers from GitHub, each kept until `expires_at` (NULL: for good, a merged pull request)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "contexts",
+        meta,
+        sa.Column("repo", sa.String(200), primary_key=True),
+        sa.Column("key", sa.String(100), primary_key=True),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True)),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_analyses", m001_analyses),
     ("002_subscriptions", m002_subscriptions),
@@ -227,6 +243,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_llm_capabilities", m006_llm_capabilities),
     ("007_delivery_parts", m007_delivery_parts),
     ("008_subscription_paths", m008_subscription_paths),
+    ("009_contexts", m009_contexts),
 ]
 
 

@@ -147,3 +147,13 @@ llm_capabilities = sa.Table(
     sa.Column("reasoning", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+contexts = sa.Table(
+    "contexts",
+    metadata,
+    sa.Column("repo", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+)

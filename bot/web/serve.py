@@ -68,7 +68,7 @@ async def serve(
             analyzer = metrics.analyzer(run.analyzer)
             local = settings.digest_allow_local_paths  # chat users read the server's disk
             source_for = metrics.open_source(
-                lambda repo: repo_source(repo, settings, local_paths=local)
+                lambda repo: repo_source(repo, settings, local_paths=local, cache=store)
             )
             posters: dict[str, Poster] = {}
             scheduler = DigestScheduler(

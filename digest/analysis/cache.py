@@ -13,6 +13,7 @@ from typing import Protocol
 
 from digest.analysis.base import Analyzer, Summarizer
 from digest.analysis.overview import Overview, digest_key
+from digest.analysis.prompt_context import context_key
 from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Language
 
 
@@ -68,7 +69,7 @@ class CachedAnalyzer:
         return self.inner.fingerprint
 
     async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
-        key = cache_key(self.inner.fingerprint, language)
+        key = cache_key(self.inner.fingerprint, language) + context_key(commit)
         if commit.files_unreadable or any(f.unreadable for f in commit.files):
             # Made from part of the diff (a damaged or partial clone): kept apart, so the
             # whole commit, once readable, gets an analysis of its own.

@@ -164,7 +164,9 @@ class LLMAnalyzer:
             )
         return AnalyzedCommit(
             commit=commit,
-            analysis=apply_post_rules(answer.analysis, commit, language=language),
+            analysis=apply_post_rules(
+                _grounded_why(answer.analysis, commit), commit, language=language
+            ),
             analyzer=self.name,
             prompt_version=PROMPT_VERSION,
             language=language,
@@ -358,3 +360,11 @@ class LLMAnalyzer:
                         tokens_out,
                     )
                 )
+
+
+def _grounded_why(analysis: Analysis, commit: Commit) -> Analysis:
+    """A motivation only where the pull request or an issue was in the prompt to give one."""
+    fetched = commit.context is not None and commit.context.fetched
+    return (
+        analysis if fetched or analysis.why is None else analysis.model_copy(update={"why": None})
+    )

@@ -203,8 +203,9 @@ RULES: tuple[Rule, ...] = (
          says="a pull request labelled only documentation is at most medium unless "
               "security-relevant"),
     Rule("tiny", False, _MEDIUM, lambda s: s.complete and s.lines <= TINY_LINES, _tiny_reason,
-         frozenset({"breaking_marker", "breaking_label"}),
-         says="a change of 10 lines or fewer is at most medium unless declared breaking"),
+         frozenset({"breaking_marker", "breaking_label", "security_label"}),
+         says="a change of 10 lines or fewer is at most medium unless declared breaking or "
+              "its pull request is labelled security"),
     # Lifts: what makes a change worth a lead's attention, most specific first.
     Rule("breaking_marker", True, _HIGH, lambda s: s.breaking_marker, _say(
         "提交信息声明了破坏性变更，重要程度至少为高。",
@@ -280,11 +281,14 @@ def apply_post_rules(
 ) -> Analysis:
     """Any analyzer's answer, graded by the table: facts of the commit beat a model's mood.
 
-    `labels` are the commit's pull request labels (`breaking` and `security` lift to high, a
-    lone `documentation` caps at medium); `changes` is the diff reader's result when the
-    caller has it already. `language` is guessed from the analysis text when not given.
+    `labels` are the commit's pull request labels (default: its context's; `breaking` and
+    `security` lift to high, a lone `documentation` caps at medium); `changes` is the diff
+    reader's result when the caller has it already. `language` is guessed from the analysis
+    text when not given.
     """
     lang = language or ("zh" if has_cjk(analysis.importance_reason + analysis.summary) else "en")
+    if not labels and commit.context is not None:  # the pull request's, when it was fetched
+        labels = frozenset(commit.context.labels)
     s = signals(
         commit,
         changes=changes,

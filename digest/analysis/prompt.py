@@ -26,6 +26,7 @@ from digest.analysis.budget import (
     render_file,
     take_lines,
 )
+from digest.analysis.prompt_context import context_lines
 from digest.analysis.rubric import rubric
 from digest.analysis.tokens import estimate_tokens
 from digest.models import Analysis, ChangeType, Commit, Coverage, Importance, Language
@@ -48,9 +49,9 @@ __all__ = [
 
 # Bump on any change to the wording below or to the user prompt's layout: it is part of the
 # analyses cache key, so a new version re-analyses instead of reusing answers to another prompt.
-PROMPT_VERSION = "2026-11-29.1"
+PROMPT_VERSION = "2026-12-06.1"
 # Bump when analysis_json_schema() changes shape.
-SCHEMA_VERSION = "2026-11-27.1"
+SCHEMA_VERSION = "2026-12-06.1"
 SCHEMA_NAME = "commit_analysis"
 DATA_START = "<<<COMMIT_DATA"
 DATA_END = "COMMIT_DATA>>>"
@@ -99,8 +100,12 @@ something specific to this commit to say.
 - risks: at most 3 items {{risk, severity}}, severity one of {levels}.
 - recommendations: at most 3; every recommendation names a file or symbol from the input.
 - confidence: one of {levels}; low when important diffs were omitted or the intent is unclear.
+- why: 1 or 2 sentences on the motivation, taken from the pull request and the issue it fixes \
+when the input has them; null when they give none.
 
 Ground rules:
+- Take the motivation from the pull request and the issue it fixes, and the facts from the \
+diff: a description may promise more than the diff does.
 - Use only what is in the input. Do not invent files, functions, numbers, benchmarks or motives. \
 When the input does not tell, say "{unsure}" rather than guess.
 - The commit arrives in the user message between the line {DATA_START} and the line \
@@ -134,6 +139,8 @@ _DESCRIPTIONS = {
     "risks": "At most 3 concrete risks.",
     "recommendations": "At most 3; each names a file or symbol from the input.",
     "confidence": "low when important diffs were omitted or the intent is unclear.",
+    "why": "1 or 2 sentences: the motivation, from the pull request and the issue it fixes; "
+    "null when they give none.",
 }
 
 
@@ -285,7 +292,8 @@ def _head(commit: Commit, message_cap: int) -> tuple[str, int]:
     )
     kept = take_lines(body, message_cap)
     clipped = "[message clipped]\n" if cut or len(kept) < len(body) else ""
-    return "\n".join(lines) + "\nmessage:\n" + kept + clipped, redactions
+    context, more = context_lines(commit)
+    return "\n".join(lines) + "\nmessage:\n" + kept + clipped + context, redactions + more
 
 
 def _files_heading(commit: Commit) -> str:

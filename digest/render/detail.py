@@ -23,6 +23,7 @@ from digest.models import (
     Window,
 )
 from digest.render.clean import clip
+from digest.render.context import WORDS, context_view, issue_url
 from digest.render.i18n import (
     FAILED_EMOJI,
     FOLDED_EMOJI,
@@ -125,6 +126,8 @@ def analysis_fields(analysis: Analysis, lab: Labels, style: Style) -> list[Field
     ]
     if summary := esc(analysis.summary):
         fields.append(Field(lab.field_summary, summary))
+    if analysis.why and (why := esc(analysis.why)):
+        fields.append(Field(WORDS[lab.language].why, why))
     areas = [
         f"{style.bullet} {style.code(area.path_or_module)}" + (f" — {note}" if note else "")
         for area in analysis.affected_areas
@@ -149,6 +152,45 @@ def analysis_fields(analysis: Analysis, lab: Labels, style: Style) -> list[Field
         if lines:
             fields.append(Field(label, "\n".join(lines)))
     return fields
+
+
+def context_text(
+    commit: Commit, lab: Labels, style: Style, link: Callable[[str | None, str], str]
+) -> str | None:
+    """`🔀 PR #7 title · 🏷 security · ✅ 2 approvals · fixes #5 title`: the pull request and
+    the issue it fixes, linked; `link(url, raw_label)` escapes the label itself."""
+    view = context_view(commit)
+    if view is None:
+        return None
+    words = WORDS[lab.language]
+    parts: list[str] = []
+    if view.pr_number is not None:
+        label = f"#{view.pr_number}" + (f" {view.pr_title}" if view.pr_title else "")
+        parts.append(link(view.pr_url, label))
+    if view.labels:
+        parts.append(words.labels + " " + " ".join(style.code(x) for x in view.labels))
+    if view.approvals:
+        parts.append(words.approvals.format(n=view.approvals))
+    for issue in view.fixes:
+        title = f" {style.inline(issue.title)}" if issue.title else ""
+        parts.append(link(issue_url(commit, issue), words.fixes.format(n=issue.number)) + title)
+    return f"{style.bold(words.pr)} " + " · ".join(parts)
+
+
+def member_lines(
+    members: list[tuple[AnalyzedCommit | None, str]],
+    lab: Labels,
+    style: Style,
+    sha_ref: Callable[[AnalyzedCommit, str], str],
+) -> str:
+    """A story's commits, one line each (marker, linked short SHA, title), under a heading."""
+    heading = style.bold(WORDS[lab.language].story_commits.format(n=len(members)))
+    lines = [
+        f"{style.bullet} {marker(entry)} {sha_ref(entry, short)} {style.inline(entry.commit.title)}"
+        for entry, short in members
+        if entry is not None
+    ]
+    return "\n".join([heading, *lines])
 
 
 def meta_line(entry: AnalyzedCommit, lab: Labels, escape: Callable[[str], str]) -> str:

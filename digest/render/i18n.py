@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from digest.models import ChangeType, FoldReason, Importance, Language, Stats, Unreadable
+from digest.render.context import WORDS
 
 InsightName = Literal["architecture", "performance", "security", "maintainability"]
 INSIGHT_NAMES: tuple[InsightName, ...] = (
@@ -365,6 +366,9 @@ def stats_sentence(
     counts = (stats.high, stats.medium, stats.low)
     space = "" if lab.language == "zh" else " "
     parts = [total]
+    if stats.stories is not None:
+        told = stats.total - stats.folded
+        parts.append(WORDS[lab.language].stories.format(s=stats.stories, c=told))
     parts += [
         f"{IMPORTANCE_EMOJI[level]}{space}{lab.importance[level]} {n}"
         for level, n in zip(IMPORTANCE_ORDER, counts, strict=True)
@@ -386,4 +390,6 @@ def stats_sentence(
         parts.append(lab.stats_unreadable.format(n=stats.unreadable_files))
     if stats.unlisted_commits:
         parts.append(lab.stats_unlisted.format(n=stats.unlisted_commits))
+    if stats.context_failed:
+        parts.append(WORDS[lab.language].failures.format(n=stats.context_failed))
     return " | ".join(parts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -50,6 +51,8 @@ class Item:
     short_sha: str  # 7 chars, more when two commits of the report share a prefix
     entry: AnalyzedCommit | None = None
     fold_reason: FoldReason | None = None
+    # A story of several commits: `entry` is its combined analysis, these its commits.
+    members: tuple[Item, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -93,8 +96,8 @@ def layout(digest: Digest) -> Layout:
     used: set[str] = set()
 
     def anchor_for(sha: str) -> str:
-        # The same commit listed twice still gets two distinct anchors.
-        base = f"commit-{shorts[sha]}"
+        # The same commit listed twice still gets two distinct anchors (a story: "story-pr9").
+        base = f"commit-{shorts[sha]}" if sha in shorts else f"story-{sha}"
         anchor, n = base, 1
         while anchor in used:
             n += 1
@@ -109,18 +112,35 @@ def layout(digest: Digest) -> Layout:
         Item(f.commit, anchor_for(f.commit.sha), shorts[f.commit.sha], fold_reason=f.reason)
         for f in folded
     ]
+    told = _stories(digest, entry_items, anchor_for)
     sections: list[Section] = []
     for kind in SectionKind:
         if kind is SectionKind.FOLDED:
             items = folded_items
         elif kind is SectionKind.FAILED:
-            items = [i for i in entry_items if i.failed]
+            items = [i for i in told if i.failed]
         else:
-            items = [i for i in entry_items if i.importance == kind.importance]
+            items = [i for i in told if i.importance == kind.importance]
         if items:
             sections.append(Section(kind, f"group-{kind.value}", tuple(items)))
     rows = sorted(entry_items + folded_items, key=lambda i: i.commit.committed_at, reverse=True)
     return Layout(repo_anchor(digest.repo.full_name), tuple(rows), tuple(sections))
+
+
+def _stories(digest: Digest, items: list[Item], anchor_for: Callable[[str], str]) -> list[Item]:
+    """The analysed items as stories, newest first: each story of several commits in place of
+    its commits (which it holds as members); any other commit as itself."""
+    by_sha = {i.commit.sha: i for i in items}
+    members = {sha for story in digest.stories for sha in story.shas}
+    told = [i for i in items if i.commit.sha not in members]
+    for story in digest.stories:
+        commit = story.analysis.commit
+        held = tuple(by_sha[sha] for sha in story.shas if sha in by_sha)
+        short = held[0].short_sha if held else commit.short_sha
+        told.append(
+            Item(commit, anchor_for(f"pr{story.pr_number}"), short, story.analysis, members=held)
+        )
+    return sorted(told, key=lambda i: i.commit.committed_at, reverse=True)
 
 
 def _newest_first(items: tuple[_T, ...]) -> list[_T]:

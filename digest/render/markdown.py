@@ -8,6 +8,7 @@ and no commit message or analyzer text can add structure or HTML.
 from __future__ import annotations
 
 from digest.models import AnalyzedCommit, Digest, Language
+from digest.render.context import WORDS
 from digest.render.detail import shallow_note
 from digest.render.escape import code_span, escape_inline, escape_table_cell
 from digest.render.i18n import FOLDED_EMOJI, Labels, labels, stats_sentence
@@ -159,8 +160,27 @@ def _section(section: Section, lab: Labels) -> list[str]:
         assert item.entry is not None  # analysed sections hold entries only
         lines += [anchor(item.anchor)]
         lines += render_commit(item.entry, lab, short_sha=item.short_sha)
+        lines += _members(item, lab)
         lines += ["", "---", ""]
     return lines
+
+
+def _members(item: Item, lab: Labels) -> list[str]:
+    """A story's commits under its one analysis: each one's level, short SHA (linked), title."""
+    if not item.members:
+        return []
+    words = WORDS[lab.language]
+    lines = ["", f"**{words.story_commits.format(n=len(item.members))}**{lab.colon}", ""]
+    for member in item.members:
+        sha = code_span(member.short_sha)
+        url = safe_url(member.commit.url)
+        title = escape_inline(member.commit.title) or lab.no_title
+        lines.append(f"- {_marker_of(member, lab)} {f'[{sha}]({url})' if url else sha} {title}")
+    return lines
+
+
+def _marker_of(item: Item, lab: Labels) -> str:
+    return lab.importance_label(item.importance) if item.importance else lab.failed
 
 
 def _folded_line(item: Item, lab: Labels) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit
+from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
+from digest.render.context import WORDS, context_view, issue_url
 from digest.render.detail import coverage_text, source_notes
 from digest.render.escape import code_span, escape_inline, escape_paragraphs
 from digest.render.i18n import INSIGHT_NAMES, Labels
@@ -38,11 +39,34 @@ def sha_line(commit: Commit, short_sha: str, lab: Labels) -> str:
     url = safe_url(commit.url)
     if url:
         parts.append(f"🔗 [{lab.view_commit}]({url})")
-    if commit.pr_number is not None:
+    if commit.pr_number is not None and context_view(commit) is None:  # else its own line
         pr = lab.pull_request.format(n=commit.pr_number)
         pr_url = safe_url(commit.pr_url)
         parts.append(f"[{pr}]({pr_url})" if pr_url else pr)
     return " | ".join(parts)
+
+
+def context_line(commit: Commit, lab: Labels) -> str | None:
+    """`**🔀 PR**: [#7 title](url) · 🏷 `security` · ✅ 2 approvals · fixes [#5](url) title`."""
+    view = context_view(commit)
+    if view is None:
+        return None
+    words = WORDS[lab.language]
+    parts: list[str] = []
+    if view.pr_number is not None:
+        title = f" {escape_inline(view.pr_title)}" if view.pr_title else ""
+        url = safe_url(view.pr_url)
+        parts.append(f"[#{view.pr_number}{title}]({url})" if url else f"#{view.pr_number}{title}")
+    if view.labels:
+        parts.append(words.labels + " " + " ".join(code_span(x) for x in view.labels))
+    if view.approvals:
+        parts.append(words.approvals.format(n=view.approvals))
+    for issue in view.fixes:
+        label = words.fixes.format(n=issue.number)
+        url = safe_url(issue_url(commit, issue))
+        linked = f"[{label}]({url})" if url else label
+        parts.append(linked + (f" {escape_inline(issue.title)}" if issue.title else ""))
+    return _field(words.pr, lab) + " · ".join(parts)
 
 
 def render_commit(
@@ -56,6 +80,9 @@ def render_commit(
         sha_line(commit, short_sha or commit.short_sha, lab),
         "",
     ]
+    context = context_line(commit, lab)
+    if context:
+        lines += [context, ""]
     if entry.analysis is None:
         error = escape_inline(entry.error or "") or lab.unknown_error
         lines += [f"**{lab.failed}**{lab.colon}{error}", ""]
@@ -86,6 +113,9 @@ def _fields(analysis: Analysis, lab: Labels) -> list[str]:
         "",
     ]
     lines += _paragraphs(_field(lab.field_summary, lab), escape_paragraphs(analysis.summary))
+    if analysis.why and analysis.why.strip():
+        why = WORDS[lab.language].why
+        lines += _paragraphs(_field(why, lab), escape_paragraphs(analysis.why))
     if analysis.affected_areas:
         lines += [_field(lab.field_affected, lab), ""]
         for area in analysis.affected_areas:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -60,4 +60,15 @@ class CommitSource(Protocol):
 
     async def aclose(self) -> None:
         """Release threads and connections."""
+        ...
+
+
+class ContextProvider(Protocol):
+    """Where a commit's pull request and linked issues come from (GitHub, or the message)."""
+
+    async def attach(
+        self, commits: list[Commit], others: Iterable[Commit] = ()
+    ) -> tuple[list[Commit], int]:
+        """`commits` with their context, and how many could not get it (never raises for a
+        failed fetch); `others` are the range's folded commits, read only for merges."""
         ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ from digest.errors import (
 from digest.models import Commit, RepoRef, Unreadable, Window
 from digest.sources.base import ProgressCallback
 from digest.sources.github_calls import Emit, GitHubCalls, RateLimit
+from digest.sources.github_context import ContextCache, GitHubContext
 from digest.sources.github_errors import ClientErrorMapper
 from digest.sources.github_wire import (
     DEFAULT_API_URL,
@@ -68,6 +69,8 @@ class GitHubSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_response: Callable[[int], None] | None = None,
         on_rate_limit: Callable[[RateLimit], None] | None = None,
+        context_cache: ContextCache | None = None,
+        highlight_labels: Iterable[str] = (),
     ) -> None:
         """`on_response(status)` hears of every HTTP response, `on_rate_limit` of the rate-limit
         headers a call's responses carried: both from worker threads.
@@ -99,6 +102,8 @@ class GitHubSource:
         )
         self._repo_raw: Raw | None = None
         self._repo_lock = asyncio.Lock()
+        self._context_cache = context_cache
+        self._highlight = tuple(highlight_labels)
 
     async def __aenter__(self) -> GitHubSource:
         return self
@@ -214,6 +219,13 @@ class GitHubSource:
 
     async def aclose(self) -> None:
         await self._calls.aclose()
+
+    def context(self, cache: ContextCache | None = None) -> GitHubContext:
+        """Pull requests and linked issues of this repository's commits, on the same calls,
+        kept in `cache` (default: the one the source was made with)."""
+        return GitHubContext(
+            self._calls, cache=cache or self._context_cache, highlight=self._highlight
+        )
 
     # ---- calls -----------------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ from urllib.parse import urlencode
 import jwt
 from aiohttp import web
 
+from tests.fakes.github_pulls import PullEndpoints
+
 DOCS = "https://docs.github.com/rest"
 ZERO_SHA = "0" * 40
 MAX_COMMIT_FILES = 3000  # GitHub lists at most this many files of a commit, over all pages
@@ -147,6 +149,7 @@ class _Repo:
     default_branch: str | None
     id: int
     installation_id: int | None = None  # the App is installed on this repository
+    context_file: Path | None = None  # pull requests, reviews, issues (github_pulls.py)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> detail body sans URLs
 
     @property
@@ -334,6 +337,7 @@ class FakeGitHub:
         private: bool = False,
         default_branch: str | None = None,
         installation_id: int | None = None,
+        context_file: Path | str | None = None,
     ) -> None:
         self._repos[full_name.lower()] = _Repo(
             full_name,
@@ -342,6 +346,7 @@ class FakeGitHub:
             default_branch,
             id=1000 + len(self._repos),
             installation_id=installation_id,
+            context_file=Path(context_file) if context_file is not None else None,
         )
 
     def inject(self, path_pattern: str, *responses: FakeResponse) -> None:
@@ -375,6 +380,7 @@ class FakeGitHub:
         app = web.Application(middlewares=[self._middleware])
         p = self.api_prefix
         routes = [
+            *PullEndpoints(self).routes(),  # before commits/{ref:.+}, which would take them
             ("/rate_limit", self._rate_limit),
             ("/repos/{owner}/{name}", self._repo),
             ("/repos/{owner}/{name}/commits", self._commits),

@@ -530,6 +530,7 @@ SAMPLE_ANSWER = {
     "risks": [{"risk": "Unbounded memory if `max_items` is 0.", "severity": "low"}],
     "recommendations": ["Add a test for `EncoderCache.evict` with max_items=1."],
     "confidence": "high",
+    "why": None,
 }
 
 

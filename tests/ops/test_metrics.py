@@ -180,7 +180,11 @@ async def test_github_requests_and_rate_limit_match_what_the_fake_served(tmp_pat
         made = gh.requests[seen_before:]
 
     assert len(digest.entries) == 3
-    assert len(made) == 1 + 1 + 4 + 1  # repository, list page, 4 details, 1 retry after a 502
+    # Repository, list page, 4 details, 1 retry after a 502; then one pull-request look-up
+    # per analysed commit (no title names one; GitHub knows none).
+    lookups = [r for r in made if r.path.endswith("/pulls")]
+    assert len(lookups) == len(digest.entries)
+    assert len(made) == 1 + 1 + 4 + 1 + len(lookups)
     assert value(samples, "digest_github_requests_total", code="5xx") == 1
     assert value(samples, "digest_github_requests_total", code="2xx") == len(made) - 1
     # Every request of the run was authenticated and counted by the fake's rate limit (the
