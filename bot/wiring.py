@@ -20,7 +20,7 @@ from digest.analysis.prompt import Budget
 from digest.errors import InvalidRepo, LocalPathRefused, UsageError
 from digest.sources.base import CommitSource
 from digest.sources.git import GitSource
-from digest.sources.github import GitHubSource, parse_repo_arg
+from digest.sources.github import GitHubShared, GitHubSource, parse_repo_arg
 
 
 class AnalyzerUnavailable(UsageError):
@@ -29,6 +29,17 @@ class AnalyzerUnavailable(UsageError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# GitHub's rate-limit window is an hour: waiting this long always reaches its reset.
+RESET_WINDOW = 3600.0
+
+
+def github_shared(settings: Settings, *, wait_for_reset: bool = False) -> GitHubShared:
+    """The GitHub budget the sources of one process share (make one per process). A bot
+    `wait_for_reset` of a spent rate limit; a command waits DIGEST_GITHUB_MAX_WAIT at most."""
+    wait = RESET_WINDOW if wait_for_reset else settings.digest_github_max_wait
+    return GitHubShared(settings.digest_github_concurrency, max_wait=wait)
 
 
 def open_source(arg: str, settings: Settings) -> CommitSource:
@@ -48,7 +59,9 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
     return _github(full_name, settings)
 
 
-def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSource:
+def repo_source(
+    repo: str, settings: Settings, *, local_paths: bool, shared: GitHubShared | None = None
+) -> CommitSource:
     """A repository the bot names (a command's, a subscription's): a local clone for a path,
     only where local paths are allowed (`digest chat`; `serve` with DIGEST_ALLOW_LOCAL_PATHS),
     else `owner/name` on GitHub. Unlike the CLI's `open_source`, nothing is guessed from the
@@ -58,10 +71,10 @@ def repo_source(repo: str, settings: Settings, *, local_paths: bool) -> CommitSo
         if not local_paths:
             raise LocalPathRefused(repo)
         return GitSource(repo)
-    return _github(repo, settings)
+    return _github(repo, settings, shared)
 
 
-def _github(full_name: str, settings: Settings) -> GitHubSource:
+def _github(full_name: str, settings: Settings, shared: GitHubShared | None = None) -> GitHubSource:
     # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
     token = settings.github_token.get_secret_value() if settings.github_token else None
     return GitHubSource(
@@ -69,7 +82,8 @@ def _github(full_name: str, settings: Settings) -> GitHubSource:
         token=token,
         app_auth=settings.github_app,
         api_url=settings.github_api_url,
-        max_rate_wait=settings.digest_github_max_wait,
+        max_rate_wait=shared.max_wait if shared else settings.digest_github_max_wait,
+        shared=shared or github_shared(settings),
     )
 
 
@@ -120,6 +134,8 @@ def llm_config(settings: Settings) -> LLMConfig:
         api_version=settings.openai_api_version,
         extra_body=settings.llm_extra_body,
         budget=Budget(max_prompt_tokens=settings.digest_llm_max_prompt_tokens),
+        concurrency=settings.digest_llm_concurrency,
+        tokens_per_minute=settings.digest_llm_tpm,
     )
 
 

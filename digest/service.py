@@ -1,8 +1,8 @@
-"""Build a Digest for (repo, window): fetch -> fold noise -> analyse (concurrently) -> Digest."""
+"""Build a Digest for (repo, window): fetch and analyse at once (pipeline.py), fold noise,
+then the Digest in the report's order."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +18,7 @@ from digest.models import (
     RepoRef,
     Window,
 )
+from digest.pipeline import AnalysisPipeline
 from digest.sources.base import CommitSource, ProgressCallback
 
 
@@ -51,19 +52,15 @@ async def analyse_all(
     progress: ProgressCallback | None = None,
 ) -> list[AnalyzedCommit]:
     """Analyse every commit with at most `concurrency` in flight; results keep input order."""
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    done = 0
+    async with AnalysisPipeline(
+        analyzer, language, concurrency=concurrency, progress=progress
+    ) as pipeline:
+        return await pipeline.analysed(commits)
 
-    async def one(commit: Commit) -> AnalyzedCommit:
-        nonlocal done
-        async with semaphore:
-            result = await analyzer.analyze(commit, language)
-        done += 1
-        if progress is not None:
-            progress(done, len(commits))
-        return result
 
-    return list(await asyncio.gather(*(one(c) for c in commits)))
+def analysable(commit: Commit) -> bool:
+    """Whether a commit is analysed rather than folded into the noise line."""
+    return fold_reason(commit) is None
 
 
 async def build_digest(
@@ -78,23 +75,34 @@ async def build_digest(
     concurrency: int = 8,
     progress: Progress = Progress(),
 ) -> Digest:
-    """The digest of one branch of one repository over one window."""
+    """The digest of one branch of one repository over one window; each commit is analysed
+    as soon as its details arrive, while the rest are fetched."""
     repo = await source.repo()
     branch = branch or await source.default_branch()
-    # An empty repository lists no commits; asking for its head first would cost a request.
-    commits = await source.commits_in_window(branch, window, progress.fetched)
-    return await assemble_digest(
-        repo,
-        branch,
-        window,
-        commits,
+    async with AnalysisPipeline(
         analyzer,
-        language=language,
-        now=now,
-        fold=fold,
+        language,
         concurrency=concurrency,
-        progress=progress,
-    )
+        keep=analysable if fold else lambda _: True,
+        progress=progress.analysed,
+    ) as pipeline:
+        # An empty repository lists no commits; asking for its head first would cost a request.
+        commits = await source.commits_in_window(
+            branch, window, progress.fetched, on_commit=pipeline.feed
+        )
+        return await assemble_digest(
+            repo,
+            branch,
+            window,
+            commits,
+            analyzer,
+            language=language,
+            now=now,
+            fold=fold,
+            concurrency=concurrency,
+            progress=progress,
+            pipeline=pipeline,
+        )
 
 
 async def assemble_digest(
@@ -109,13 +117,18 @@ async def assemble_digest(
     fold: bool = True,
     concurrency: int = 8,
     progress: Progress = Progress(),
+    pipeline: AnalysisPipeline | None = None,
 ) -> Digest:
-    """Fold, analyse and gather commits already chosen (by a window or a landed range)."""
+    """Fold, analyse and gather commits already chosen (by a window or a landed range);
+    `pipeline`: where their analyses started as they were fetched."""
     commits = sorted(commits, key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
-    entries = await analyse_all(
-        analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
-    )
+    if pipeline is not None:
+        entries = await pipeline.analysed(to_analyse)
+    else:
+        entries = await analyse_all(
+            analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
+        )
     overview = None
     if isinstance(analyzer, Summarizer) and entries:
         made = await analyzer.overview(entries, language)

@@ -25,7 +25,7 @@ from digest.errors import (
     NotAGitRepository,
 )
 from digest.models import Commit, RepoRef, Window
-from digest.sources.base import ProgressCallback
+from digest.sources.base import CommitSink, ProgressCallback
 from digest.sources.gitlog import LOG_FLAGS, collect, github_full_name
 
 # Config that could change what git prints, pinned whatever ~/.gitconfig says.
@@ -158,8 +158,14 @@ class GitSource:
                 raise GitFailed(_first_line(stderr.read(), f"git log exited with {code}"))
         return commits
 
-    async def _details(self, shas: list[str], progress: ProgressCallback | None) -> list[Commit]:
-        """Full commits for `shas`, newest first by committer date."""
+    async def _details(
+        self,
+        shas: list[str],
+        progress: ProgressCallback | None,
+        on_commit: CommitSink | None = None,
+    ) -> list[Commit]:
+        """Full commits for `shas`, newest first by committer date; one `git log` reads them
+        all, so `on_commit` hears of each once it is done."""
         if not shas:
             if progress is not None:
                 progress(0, 0)
@@ -175,6 +181,9 @@ class GitSource:
 
         commits = await asyncio.to_thread(self._log_sync, repo, shas, report)
         commits.sort(key=lambda c: c.committed_at, reverse=True)
+        if on_commit is not None:
+            for commit in commits:
+                await on_commit(commit)
         return commits
 
     async def _resolve(self, ref: str) -> str | None:
@@ -265,7 +274,11 @@ class GitSource:
         return not refs.out.strip()
 
     async def commits_in_window(
-        self, branch: str, window: Window, progress: ProgressCallback | None = None
+        self,
+        branch: str,
+        window: Window,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         tip = await self.head(branch)
         start, end = window.start.timestamp(), window.end.timestamp()
@@ -281,7 +294,7 @@ class GitSource:
             sha, _, stamp = line.partition(" ")
             if stamp and start <= int(stamp) < end:
                 shas.append(sha)
-        return await self._details(shas, progress)
+        return await self._details(shas, progress, on_commit)
 
     async def commit(self, ref: str) -> Commit:
         repo = await self.repo()
@@ -324,7 +337,11 @@ class GitSource:
         return {p[0]: p[1] for p in pairs if len(p) == 2}
 
     async def compare(
-        self, base: str, head: str, progress: ProgressCallback | None = None
+        self,
+        base: str,
+        head: str,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         repo = await self.repo()
         resolved: list[str] = []
@@ -337,7 +354,7 @@ class GitSource:
             "log", "--format=%H", "--end-of-options", resolved[1], f"^{resolved[0]}", "--"
         )
         shas = [line.strip() for line in listed.lines if line.strip()]
-        return await self._details(shas, progress)
+        return await self._details(shas, progress, on_commit)
 
     async def is_ancestor(self, base: str, head: str) -> bool:
         repo = await self.repo()

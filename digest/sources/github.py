@@ -9,10 +9,12 @@ github_calls.py's; checking names and converting GitHub's JSON is github_wire.py
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import quote
 
 from github import GithubException
 
@@ -24,9 +26,10 @@ from digest.errors import (
     InvalidRepo,
 )
 from digest.models import Commit, RepoRef, Window
-from digest.sources.base import ProgressCallback
+from digest.sources.base import CommitSink, ProgressCallback
 from digest.sources.github_calls import Emit, GitHubCalls, RateLimit
 from digest.sources.github_errors import ClientErrorMapper
+from digest.sources.github_shared import GitHubShared
 from digest.sources.github_wire import (
     DEFAULT_API_URL,
     MAX_PATCH_CHARS,
@@ -40,9 +43,17 @@ from digest.sources.github_wire import (
     utc,
 )
 
-__all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "RateLimit", "parse_repo_arg"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "MAX_PATCH_CHARS",
+    "GitHubShared",
+    "GitHubSource",
+    "RateLimit",
+    "parse_repo_arg",
+]
 
 FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 T = TypeVar("T")
 
@@ -66,9 +77,14 @@ class GitHubSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_response: Callable[[int], None] | None = None,
         on_rate_limit: Callable[[RateLimit], None] | None = None,
+        shared: GitHubShared | None = None,
     ) -> None:
         """`on_response(status)` hears of every HTTP response, `on_rate_limit` of the rate-limit
         headers a call's responses carried: both from worker threads.
+
+        `shared`: the process's GitHub budget (requests in flight, rate limit, commit details,
+        ETags), shared by its sources; without it this source has one of its own, of
+        `max_in_flight` requests.
 
         `app_auth=(app_id, private_key_pem)` authenticates as that GitHub App's installation on
         the repository; it wins over `token` when both are given."""
@@ -80,12 +96,16 @@ class GitHubSource:
         self.on_response = on_response
         self.on_rate_limit = on_rate_limit
         self._per_page = per_page
+        self.shared = shared or GitHubShared(
+            max_in_flight, max_wait=max_rate_wait, clock=clock, sleep=sleep
+        )
+        self._api_url = api_url.rstrip("/")
         self._calls = GitHubCalls(
             full_name,
             token=token,
             app_auth=app_auth,
             api_url=api_url,
-            max_in_flight=max_in_flight,
+            shared=self.shared,
             max_rate_wait=max_rate_wait,
             per_page=per_page,
             timeout=timeout,
@@ -120,8 +140,8 @@ class GitHubSource:
     async def head(self, branch: str) -> str | None:
         name = await self._checked_branch(branch)
         try:
-            data = await self._call(
-                lambda: dict(self._calls.repository().get_branch(branch).raw_data),
+            data, _ = await self._call(
+                lambda: self._calls.get(f"/repos/{self._name}/branches/{quote(branch)}"),
                 lambda status, _: BranchNotFound(name, branch) if status == 404 else None,
             )
         except BranchNotFound:
@@ -131,7 +151,11 @@ class GitHubSource:
         return str(data["commit"]["sha"])
 
     async def commits_in_window(
-        self, branch: str, window: Window, progress: ProgressCallback | None = None
+        self,
+        branch: str,
+        window: Window,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         start, end = utc(window.start), utc(window.end)
         name = await self._checked_branch(branch)
@@ -139,15 +163,21 @@ class GitHubSource:
         def in_window(raw: Raw) -> bool:  # GitHub's since/until are inclusive; ours half-open
             return start <= parse_time(raw["commit"]["committer"]["date"]) < end
 
+        params: dict[str, str | int] = {
+            "sha": branch,
+            "since": start.strftime(_TIME),
+            "until": end.strftime(_TIME),
+            "per_page": self._per_page,
+        }
+
         def lister(emit: Emit, stop: threading.Event) -> None:
-            # PyGithub formats since/until as "%Y-%m-%dT%H:%M:%SZ" without converting: pass UTC.
-            items = self._calls.repository().get_commits(sha=branch, since=start, until=end)
-            self._calls.drain(items, emit, stop, in_window)
+            self._calls.pages(f"/repos/{self._name}/commits", params, emit, stop, in_window)
 
         commits = await self._details(
             lister,
             lambda status, _: BranchNotFound(name, branch) if status in (404, 422) else None,
             progress,
+            on_commit,
         )
         return _newest_first(commits)
 
@@ -163,7 +193,11 @@ class GitHubSource:
         return await self._detail(ref, not_found)
 
     async def compare(
-        self, base: str, head: str, progress: ProgressCallback | None = None
+        self,
+        base: str,
+        head: str,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         check_ref(base)
         check_ref(head)
@@ -181,6 +215,7 @@ class GitHubSource:
                 CommitNotFound(name, f"{base}...{head}") if status in (404, 422) else None
             ),
             progress,
+            on_commit,
         )
         return _newest_first(list(reversed(commits)))  # GitHub lists them oldest first
 
@@ -221,8 +256,10 @@ class GitHubSource:
         lister: Callable[[Emit, threading.Event], None],
         on_client_error: ClientErrorMapper,
         progress: ProgressCallback | None,
+        on_commit: CommitSink | None,
     ) -> list[Commit]:
-        """List commits in one thread and fetch each kept one's detail as soon as it is listed."""
+        """List commits in one thread and fetch each kept one's detail as soon as it is listed;
+        each detail goes to `on_commit` as it arrives (analysis starts on it meanwhile)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Raw | None] = asyncio.Queue()
         stop = threading.Event()
@@ -242,13 +279,19 @@ class GitHubSource:
                 done += 1
                 progress(done, len(tasks))
 
+        async def fetch(sha: str) -> Commit:
+            commit = await self._detail(sha)
+            if on_commit is not None:
+                await on_commit(commit)
+            return commit
+
         try:
             while (raw := await queue.get()) is not None:
                 sha = str(raw["sha"])
                 if sha in seen:
                     continue  # a listing retried after a rate limit sends its items again
                 seen.add(sha)
-                detail = asyncio.ensure_future(self._detail(sha))
+                detail = asyncio.ensure_future(fetch(sha))
                 detail.add_done_callback(finished)
                 tasks.append(detail)
             await listing
@@ -261,7 +304,14 @@ class GitHubSource:
 
     async def _detail(self, ref: str, on_client_error: ClientErrorMapper | None = None) -> Commit:
         name = (await self.repo()).full_name
+        if _FULL_SHA.fullmatch(ref):  # a commit never changes: other sources may share it
+            key = (self._api_url, name.lower(), ref)
+            return await self.shared.detail(key, lambda: self._fetch_detail(name, ref, None))
+        return await self._fetch_detail(name, ref, on_client_error)
 
+    async def _fetch_detail(
+        self, name: str, ref: str, on_client_error: ClientErrorMapper | None
+    ) -> Commit:
         def fetch() -> Commit:  # converted in the thread: a malformed answer is classified too
             commit = self._calls.repository().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
             raw = commit.raw_data  # the one request: completes the lazy object
@@ -276,7 +326,8 @@ class GitHubSource:
     async def _repo_data(self) -> Raw:
         async with self._repo_lock:
             if self._repo_raw is None:
-                self._repo_raw = await self._call(lambda: dict(self._calls.repository().raw_data))
+                data, _ = await self._call(lambda: self._calls.get(f"/repos/{self._name}"))
+                self._repo_raw = dict(data)
             return self._repo_raw
 
     async def _checked_branch(self, branch: str) -> str:
@@ -306,6 +357,8 @@ class GitHubSource:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+_TIME = "%Y-%m-%dT%H:%M:%SZ"  # GitHub's since/until, in UTC
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:
