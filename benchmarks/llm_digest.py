@@ -76,16 +76,17 @@ def peak_rss(pid: int) -> float | None:
     return None
 
 
-def run_measured(cmd: list[str], env: dict[str, str], cwd: str) -> Run:
+def run_measured(cmd: list[str], env: dict[str, str], cwd: str, out: Path | None = None) -> Run:
+    """Run `cmd` to its end (its stdout to `out`, when given): its wall and own peak RSS."""
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd)
-    peak = 0.0
-    while proc.poll() is None:
-        seen = peak_rss(proc.pid)
-        peak = max(peak, seen or 0.0)
-        time.sleep(0.02)
+    with open(out or os.devnull, "w") as stdout:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout if out else None)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, peak_rss(proc.pid) or 0.0)
+            time.sleep(0.02)
     if proc.returncode != 0:
-        raise SystemExit(f"digest exited with {proc.returncode}")
+        raise SystemExit(f"{Path(cmd[0]).name} exited with {proc.returncode}")
     return Run(time.monotonic() - started, peak, started)
 
 
@@ -135,7 +136,8 @@ async def main() -> None:
     floor = math.ceil(len(analyses) / CONCURRENCY) * LLM_LATENCY
     bound = 1.1 * max(fetch.wall, floor) + 1.0
     print(
-        f"commits: {N}; GitHub latency {GITHUB_LATENCY} s; LLM latency {LLM_LATENCY} s; C {CONCURRENCY}"
+        f"commits: {N}; GitHub latency {GITHUB_LATENCY} s; LLM latency {LLM_LATENCY} s; "
+        f"C {CONCURRENCY}"
     )
     print(f"fetch alone (heuristic digest, whole process): {fetch.wall:.2f} s")
     print(f"LLM analysis floor ceil({len(analyses)}/{CONCURRENCY}) x {LLM_LATENCY}: {floor:.2f} s")
@@ -152,7 +154,13 @@ async def main() -> None:
         f"second run {second_calls}; most in flight {ai.max_in_flight}"
     )
     print(
-        f"GitHub requests of the LLM run: {len(details)} commit list/detail; peak in flight {gh.peak_in_flight}"
+        f"GitHub commit requests of the LLM run: {len(details)}; peak in flight {gh.peak_in_flight}"
+    )
+    busy = sum((r.finished_at or 0.0) - r.received_at for r in analyses)
+    span = max(r.finished_at or 0.0 for r in analyses) - min(r.received_at for r in analyses)
+    print(
+        f"analysis requests: first to last answer {span:.2f} s, "
+        f"{busy / span:.1f} in flight on average"
     )
     print(
         f"peak RSS of the digest process (its own VmHWM): LLM {llm.peak_rss_mb:.0f} MB, "

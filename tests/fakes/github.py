@@ -368,6 +368,11 @@ class FakeGitHub:
         """Count `count` requests against the window, as other clients of the account would."""
         self._used[authed] += count
 
+    def new_window(self) -> None:
+        """Start a fresh rate-limit window now (as the next hour would)."""
+        self._used = {True: 0, False: 0}
+        self._reset = int(self.clock() + self.reset_every)
+
     def used(self) -> int:
         """Requests counted against the rate limit in the current window."""
         return sum(self._used.values())
