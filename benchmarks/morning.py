@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.llm_digest import ANSWER, Run, run_measured

@@ -327,8 +327,11 @@ class LLMAnalyzer:
             limit=limit,
             extra_body=self.config.extra_body,
         )
-        # Charged before it goes: the prompt's offline estimate and the output limit.
-        estimate = sum(estimate_tokens(m["content"]) for m in messages) + limit
+        # Charged before it goes (with a tokens-per-minute limit): the prompt's offline
+        # estimate and the output limit.
+        estimate = 0
+        if self.limiter.tokens_per_minute is not None:
+            estimate = sum(estimate_tokens(m["content"]) for m in messages) + limit
         charge = await self.limiter.charge(estimate)
         self.calls += 1
         try:
