@@ -12,6 +12,7 @@ from bot.chat.commands import is_local_path
 from digest.errors import InvalidRepo, LocalPathRefused, UsageError
 from digest.sources.base import CommitSource, ContextProvider
 from digest.sources.git import GitSource
+from digest.sources.github_shared import GitHubShared
 
 # What a command does not use, it does not load: the LLM client (openai), PyGithub and the
 # store (SQLAlchemy) load inside the functions that need them (tests/test_lazy_imports.py).
@@ -34,6 +35,17 @@ class AnalyzerUnavailable(UsageError):
         self.reason = reason
 
 
+# GitHub's rate-limit window is an hour: waiting this long always reaches its reset.
+RESET_WINDOW = 3600.0
+
+
+def github_shared(settings: Settings, *, wait_for_reset: bool = False) -> GitHubShared:
+    """The GitHub budget the sources of one process share (make one per process). A bot
+    `wait_for_reset` of a spent rate limit; a command waits DIGEST_GITHUB_MAX_WAIT at most."""
+    wait = RESET_WINDOW if wait_for_reset else settings.digest_github_max_wait
+    return GitHubShared(settings.digest_github_concurrency, max_wait=wait)
+
+
 def open_source(arg: str, settings: Settings) -> CommitSource:
     """The CLI's REPO: a local clone when `arg` is an existing directory, else GitHub
     (`owner/name` or a URL)."""
@@ -54,7 +66,12 @@ def open_source(arg: str, settings: Settings) -> CommitSource:
 
 
 def repo_source(
-    repo: str, settings: Settings, *, local_paths: bool, cache: ContextCache | None = None
+    repo: str,
+    settings: Settings,
+    *,
+    local_paths: bool,
+    cache: ContextCache | None = None,
+    shared: GitHubShared | None = None,
 ) -> CommitSource:
     """A repository the bot names (a command's, a subscription's): a local clone for a path,
     only where local paths are allowed (`digest chat`; `serve` with DIGEST_ALLOW_LOCAL_PATHS),
@@ -65,10 +82,15 @@ def repo_source(
         if not local_paths:
             raise LocalPathRefused(repo)
         return GitSource(repo, fetch_missing=settings.digest_git_fetch_missing)
-    return _github(repo, settings, cache)
+    return _github(repo, settings, cache, shared)
 
 
-def _github(full_name: str, settings: Settings, cache: ContextCache | None = None) -> GitHubSource:
+def _github(
+    full_name: str,
+    settings: Settings,
+    cache: ContextCache | None = None,
+    shared: GitHubShared | None = None,
+) -> GitHubSource:
     from digest.sources.github import GitHubSource
 
     # A configured GitHub App wins over GITHUB_TOKEN (GitHubSource ignores the token then).
@@ -78,9 +100,10 @@ def _github(full_name: str, settings: Settings, cache: ContextCache | None = Non
         token=token,
         app_auth=settings.github_app,
         api_url=settings.github_api_url,
-        max_rate_wait=settings.digest_github_max_wait,
+        max_rate_wait=shared.max_wait if shared else settings.digest_github_max_wait,
         context_cache=cache,  # pull requests and issues, kept in the store
         highlight_labels=settings.highlight_labels,
+        shared=shared or github_shared(settings),
     )
 
 
@@ -160,6 +183,8 @@ def llm_config(settings: Settings) -> LLMConfig:
         api_version=settings.openai_api_version,
         extra_body=settings.llm_extra_body,
         budget=Budget(max_prompt_tokens=settings.digest_llm_max_prompt_tokens),
+        concurrency=settings.digest_llm_concurrency,
+        tokens_per_minute=settings.digest_llm_tpm,
     )
 
 

@@ -1,8 +1,8 @@
-"""Build a Digest for (repo, window): fetch -> fold noise -> analyse (concurrently) -> Digest."""
+"""Build a Digest for (repo, window): fetch and analyse at once (pipeline.py), fold noise,
+then the Digest in the report's order."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +18,7 @@ from digest.models import (
     RepoRef,
     Window,
 )
+from digest.pipeline import AnalysisPipeline
 from digest.sources.base import CommitSource, ContextProvider, ProgressCallback
 from digest.sources.links import MessageContext
 from digest.stories import tell_stories
@@ -59,19 +60,15 @@ async def analyse_all(
     progress: ProgressCallback | None = None,
 ) -> list[AnalyzedCommit]:
     """Analyse every commit with at most `concurrency` in flight; results keep input order."""
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    done = 0
+    async with AnalysisPipeline(
+        analyzer, language, concurrency=concurrency, progress=progress
+    ) as pipeline:
+        return await pipeline.analysed(commits)
 
-    async def one(commit: Commit) -> AnalyzedCommit:
-        nonlocal done
-        async with semaphore:
-            result = await analyzer.analyze(commit, language)
-        done += 1
-        if progress is not None:
-            progress(done, len(commits))
-        return result
 
-    return list(await asyncio.gather(*(one(c) for c in commits)))
+def analysable(commit: Commit) -> bool:
+    """Whether a commit is analysed rather than folded into the noise line."""
+    return fold_reason(commit) is None
 
 
 async def build_digest(
@@ -87,25 +84,42 @@ async def build_digest(
     progress: Progress = Progress(),
     context: ContextProvider | None = None,
 ) -> Digest:
-    """The digest of one branch of one repository over one window."""
+    """The digest of one branch of one repository over one window; each commit is analysed
+    as soon as its details arrive, while the rest are fetched."""
     repo = await source.repo()
     branch = branch or await source.default_branch()
-    # An empty repository lists no commits; asking for its head first would cost a request.
-    commits = await source.commits_in_window(branch, window, progress.fetched)
-    cut = await source.shallow_boundary()
-    digest = await assemble_digest(
-        repo,
-        branch,
-        window,
-        commits,
+    # A provider that asks GitHub streams: each commit gets its pull request and is analysed
+    # as soon as its details arrive. A clone's messages are read together once all are listed
+    # (a merge names the pull request of the commits it brought in), with no fetch to overlap.
+    provider = context or context_of(source) or MessageContext()
+    stream = not isinstance(provider, MessageContext)
+    async with AnalysisPipeline(
         analyzer,
-        language=language,
-        now=now,
-        fold=fold,
+        language,
         concurrency=concurrency,
-        progress=progress,
-        context=context or context_of(source),
-    )
+        keep=analysable if fold else lambda _: True,
+        progress=progress.analysed,
+        context=provider if stream else None,
+    ) as pipeline:
+        # An empty repository lists no commits; asking for its head first would cost a request.
+        commits = await source.commits_in_window(
+            branch, window, progress.fetched, on_commit=pipeline.feed if stream else None
+        )
+        cut = await source.shallow_boundary()
+        digest = await assemble_digest(
+            repo,
+            branch,
+            window,
+            commits,
+            analyzer,
+            language=language,
+            now=now,
+            fold=fold,
+            concurrency=concurrency,
+            progress=progress,
+            context=provider,
+            pipeline=pipeline,
+        )
     if cut is not None and window.start < cut:
         digest = digest.model_copy(update={"shallow_before": cut})
     return digest
@@ -124,17 +138,27 @@ async def assemble_digest(
     concurrency: int = 8,
     progress: Progress = Progress(),
     context: ContextProvider | None = None,
+    pipeline: AnalysisPipeline | None = None,
 ) -> Digest:
     """Fold, analyse and gather commits already chosen (by a window or a landed range).
-    `context` fetches pull requests and issues (GitHub); without it the messages tell."""
+    `context` fetches pull requests and issues (GitHub); without it the messages tell.
+    `pipeline`: where analyses started as the commits were read; when it attaches context
+    itself (it streams), `context` is not asked again."""
     commits = sorted(commits, key=lambda c: c.committed_at, reverse=True)
     to_analyse, folded = split_noise(commits) if fold else (commits, [])
-    to_analyse, context_failures = await (context or MessageContext()).attach(
-        to_analyse, [f.commit for f in folded]
-    )
-    entries = await analyse_all(
-        analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
-    )
+    if pipeline is not None and pipeline.context is not None:
+        entries = await pipeline.analysed(to_analyse)
+        context_failures = pipeline.context_failures
+    else:
+        to_analyse, context_failures = await (context or MessageContext()).attach(
+            to_analyse, [f.commit for f in folded]
+        )
+        if pipeline is not None:
+            entries = await pipeline.analysed(to_analyse)
+        else:
+            entries = await analyse_all(
+                analyzer, to_analyse, language, concurrency=concurrency, progress=progress.analysed
+            )
     stories = await tell_stories(analyzer, entries, language)
     overview = None
     if isinstance(analyzer, Summarizer) and entries:

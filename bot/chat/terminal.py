@@ -24,7 +24,7 @@ from bot.delivery.scheduler import DigestScheduler
 from bot.ops.settings import Settings
 from bot.store.database import Store
 from bot.store.records import Target
-from bot.wiring import analyzer_for, repo_source
+from bot.wiring import analyzer_for, github_shared, repo_source
 from digest.render.markdown import render_commit_markdown, render_markdown
 from digest.sources.base import CommitSource
 
@@ -106,10 +106,14 @@ async def chat(
     user = user or getpass.getuser()
     target = Target(platform="terminal", workspace="local", channel=user)
 
+    shared = github_shared(
+        settings, wait_for_reset=True
+    )  # one GitHub budget for every digest of the session
     store = await Store.open(settings.digest_database_url)
 
     def source_for(name: str) -> CommitSource:
-        return repo_source(name, settings, local_paths=True, cache=store)  # the user's disk
+        # The user's disk; GitHub's pull requests and issues kept in the store.
+        return repo_source(name, settings, local_paths=True, cache=store, shared=shared)
 
     try:
         async with analyzer_for("auto", settings, store) as run:

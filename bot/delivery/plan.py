@@ -19,7 +19,7 @@ from enum import StrEnum
 from bot.delivery.schedule import fire_times, partition, period_fire, previous_fire
 from bot.store.records import Cursor, DigestRun, RunState, Subscription
 from digest.models import Commit, Language, RepoRef, Window
-from digest.sources.base import CommitSource
+from digest.sources.base import CommitSink, CommitSource
 from digest.window import window_between
 
 # The date-window fallback reaches this far past `now`, for committer clocks that run ahead.
@@ -102,11 +102,13 @@ async def make_plan(
     cursor: Cursor | None,
     runs: Sequence[DigestRun],
     head: str | None = None,
+    on_commit: CommitSink | None = None,
 ) -> Plan:
     """Read the branch once and split what it brought between `fires` (oldest first).
 
     `head`: the head to read up to instead of the branch's, for a run resumed half-posted (its
     remaining parts must show what its first ones showed, whatever landed since).
+    `on_commit`: told of each commit read as it arrives (its analysis starts meanwhile).
     """
     repo = await source.repo()
     branch = sub.branch or await source.default_branch()
@@ -130,13 +132,13 @@ async def make_plan(
 
     commits: list[Commit] | None = None
     if cursor is not None and fallback is None:
-        commits = await _landed(source, sub, cursor, head, runs)
+        commits = await _landed(source, sub, cursor, head, runs, on_commit)
         if commits is None:  # the interrupted batch's head was rewritten away
             fallback = Fallback.FORCE_PUSH
     if commits is None:
         # Pinned to the head sha, so the cursor set to head covers exactly what is listed.
         window = window_between(since, max(now, fires[-1]) + CLOCK_SKEW, sub.tz)
-        commits = await source.commits_in_window(head, window)
+        commits = await source.commits_in_window(head, window, on_commit=on_commit)
     parts = tuple(tuple(p) for p in partition(commits, fires))
     return Plan(
         repo=repo,
@@ -157,9 +159,14 @@ async def _landed(
     cursor: Cursor,
     head: str,
     runs: Sequence[DigestRun],
+    on_commit: CommitSink | None,
 ) -> list[Commit] | None:
     """cursor..head, less what an interrupted batch already posted; None if that cannot be told."""
-    commits = await source.compare(cursor.head_sha, head) if cursor.head_sha != head else []
+    commits = (
+        await source.compare(cursor.head_sha, head, on_commit=on_commit)
+        if cursor.head_sha != head
+        else []
+    )
     batch = next((r for r in runs if r.period == cursor.period), None)
     if (
         batch is None

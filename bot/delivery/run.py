@@ -31,8 +31,11 @@ from bot.store.database import Store
 from bot.store.records import Cursor, RunState, Subscription
 from digest.analysis.base import Analyzer
 from digest.errors import DigestError
-from digest.service import assemble_digest, context_of
+from digest.models import Commit
+from digest.pipeline import AnalysisPipeline
+from digest.service import analysable, assemble_digest, context_of
 from digest.sources.base import CommitSource
+from digest.sources.links import MessageContext
 from digest.window import resolve_tz
 
 __all__ = ["Outcome", "RunObserver", "RunOutcome", "Runner", "run_key"]
@@ -53,6 +56,7 @@ class _Batch:
     """What one batch has read so far: the source it opened and the plan it made."""
 
     source: CommitSource | None = None
+    pipeline: AnalysisPipeline | None = None  # analyses started as the commits are read
     plan: Plan | None = None
     offset: int = 0  # the index in the batch's fires where plan.fires starts
     late: list[str] = field(default_factory=list)
@@ -100,21 +104,28 @@ class Runner:
     ) -> list[RunOutcome]:
         """Run `fires` oldest first; stop at the first that is not finished here and now."""
         outcomes: list[RunOutcome] = []
-        batch = _Batch()
-        try:
-            for index in range(len(fires)):
-                outcome = await self._attempt(sub, list(fires), index, now, batch)
-                if self.observer is not None:
-                    self.observer.run_finished(sub, outcome)
-                outcomes.append(outcome)
-                if outcome.outcome not in (Outcome.POSTED, Outcome.SKIPPED):
-                    if outcome.outcome != Outcome.FOUND_EXISTING:
-                        break
-                    batch.plan = None  # the cursor moved under the plan: read again
-        finally:
-            if batch.source is not None:
-                with suppress(Exception):
-                    await batch.source.aclose()
+
+        def wanted(commit: Commit) -> bool:
+            return analysable(commit) and bool(select([commit], sub))
+
+        async with AnalysisPipeline(
+            self.analyzer, sub.language, concurrency=self.concurrency, keep=wanted
+        ) as pipeline:
+            batch = _Batch(pipeline=pipeline)
+            try:
+                for index in range(len(fires)):
+                    outcome = await self._attempt(sub, list(fires), index, now, batch)
+                    if self.observer is not None:
+                        self.observer.run_finished(sub, outcome)
+                    outcomes.append(outcome)
+                    if outcome.outcome not in (Outcome.POSTED, Outcome.SKIPPED):
+                        if outcome.outcome != Outcome.FOUND_EXISTING:
+                            break
+                        batch.plan = None  # the cursor moved under the plan: read again
+            finally:
+                if batch.source is not None:
+                    with suppress(Exception):
+                        await batch.source.aclose()
         return outcomes
 
     async def _attempt(
@@ -208,7 +219,7 @@ class Runner:
                 language=sub.language,
                 now=self.clock,
                 concurrency=self.concurrency,
-                context=context_of(batch.source) if batch.source is not None else None,
+                pipeline=batch.pipeline,
             ),
         )
         late = self.clock() - fire > LATE
@@ -262,9 +273,16 @@ class Runner:
         cursor = await a.retrier.run("reading the cursor", lambda: self.store.get_cursor(sub.id))
         runs = await a.retrier.run("reading the runs", lambda: self.store.runs(sub.id))
 
+        sink = None
+        if batch.pipeline is not None:
+            # Streamed: each commit gets its pull request (or its message's numbers) and is
+            # analysed as soon as it is read.
+            batch.pipeline.context = context_of(source) or MessageContext()
+            sink = batch.pipeline.feed
+
         async def plan(head: str | None) -> Plan:
             return await make_plan(
-                source, sub, planned, now=now, cursor=cursor, runs=runs, head=head
+                source, sub, planned, now=now, cursor=cursor, runs=runs, head=head, on_commit=sink
             )
 
         try:

@@ -46,17 +46,24 @@ class Settings(BaseSettings):
     # wins: its installation tokens are short-lived and scoped to the repositories it is on.
     github_app_id: int | None = Field(default=None, ge=1)
     github_app_private_key: SecretStr | None = None
-    # How long a GitHub call may wait for a rate limit to reset before failing (seconds).
+    # How long a command's GitHub call may wait for a rate limit to reset before failing
+    # (seconds); the bot's scheduled digests wait for the reset, however far (an hour at most).
     digest_github_max_wait: float = Field(default=60.0, ge=0, le=3600)
     # A partial clone may fetch the objects it lacks from its promisor remote (the network);
     # by default reports stay offline and mark those files unreadable.
     digest_git_fetch_missing: bool = False
+    # GitHub requests in flight at once, across every digest of the process.
+    digest_github_concurrency: int = Field(default=8, ge=1, le=64)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_api_version: str | None = None  # classic Azure URLs (…/openai/deployments/NAME)
     digest_llm_model: str = "gpt-4o-mini"
-    digest_llm_concurrency: int = Field(default=8, ge=1, le=64)
+    # Analyses at the LLM at once, across every digest of the process (not per digest).
+    digest_llm_concurrency: int = Field(default=8, ge=1, le=256)
+    # Tokens per minute sent to the LLM (the offline estimate of each prompt plus its output
+    # limit, settled at the usage answered): unset, no limit of ours.
+    digest_llm_tpm: int | None = Field(default=None, ge=1_000)
     # auto: what the endpoint was seen to accept, else json_schema for OpenAI, Azure, Ollama,
     # vLLM and json_object for the others; none: no response_format, the schema in the prompt.
     digest_llm_json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"

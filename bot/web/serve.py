@@ -28,7 +28,7 @@ from bot.store.database import Store
 from bot.web.app import make_web_app, readiness
 from bot.web.limits import ConnectionGate, GuardedSite
 from bot.web.reports import ReportDeps
-from bot.wiring import analyzer_for, repo_source
+from bot.wiring import analyzer_for, github_shared, repo_source
 from digest.errors import FeishuNeedsKey, NothingToServe, ServiceUnavailable, SlackRefused
 
 # Each platform's modules, and its SDK, load only when it is configured: lark-oapi alone is
@@ -67,8 +67,13 @@ async def serve(
                 metrics.watch_llm(run.llm)
             analyzer = metrics.analyzer(run.analyzer)
             local = settings.digest_allow_local_paths  # chat users read the server's disk
+            shared = github_shared(
+                settings, wait_for_reset=True
+            )  # one GitHub budget for every digest at once
             source_for = metrics.open_source(
-                lambda repo: repo_source(repo, settings, local_paths=local, cache=store)
+                lambda repo: repo_source(
+                    repo, settings, local_paths=local, cache=store, shared=shared
+                )
             )
             posters: dict[str, Poster] = {}
             scheduler = DigestScheduler(

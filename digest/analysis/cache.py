@@ -63,6 +63,7 @@ class CachedAnalyzer:
         # Who we are to other replicas sharing the cache.
         self.owner = f"analyzer-{uuid.uuid4().hex[:12]}"
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[AnalyzedCommit]] = {}
+        self._overviews: dict[tuple[str, str], asyncio.Future[Overview | None]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -129,6 +130,24 @@ class CachedAnalyzer:
             return None
         day = digest_key(entries, language)
         key = cache_key(self.inner.fingerprint, language)
+        slot = (day, key)
+        pending = self._overviews.get(slot)
+        if pending is None:  # channels following one repository ask at once: one call
+            pending = asyncio.ensure_future(self._overview(entries, language, day, key))
+            self._overviews[slot] = pending
+
+            def forget(done: asyncio.Future[Overview | None]) -> None:
+                self._overviews.pop(slot, None)
+                if not done.cancelled():
+                    done.exception()  # retrieved: its callers may all be gone
+
+            pending.add_done_callback(forget)
+        return await asyncio.shield(pending)
+
+    async def _overview(
+        self, entries: list[AnalyzedCommit], language: Language, day: str, key: str
+    ) -> Overview | None:
+        assert isinstance(self.inner, Summarizer)
         text = await self.cache.get_overview(day, key)
         if text is not None:
             return Overview(text)

@@ -34,6 +34,7 @@ from digest.analysis.endpoint import open_client, parse_endpoint
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.llm_config import LLMCall, LLMConfig
 from digest.analysis.llm_errors import Refusal, Sent, classify, outcome
+from digest.analysis.llm_limits import LLMLimiter
 from digest.analysis.overview import Overview, clean_overview, overview_messages
 from digest.analysis.post_rules import apply_post_rules
 from digest.analysis.prompt import (
@@ -44,6 +45,7 @@ from digest.analysis.prompt import (
     repair_prompt,
     system_prompt,
 )
+from digest.analysis.tokens import estimate_tokens
 from digest.analysis.wire import Reply, read_reply, request_body
 from digest.errors import LLMFailure
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Language
@@ -84,8 +86,12 @@ class LLMAnalyzer:
         on_call: Callable[[LLMCall], None] | None = None,
         capabilities: CapabilityStore | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limiter: LLMLimiter | None = None,
     ) -> None:
+        """`limiter`: the process's LLM budget; by default one of the config's concurrency and
+        tokens per minute, which every digest this analyzer serves shares."""
         self.config = config
+        self.limiter = limiter or LLMLimiter(config.concurrency, config.tokens_per_minute)
         self.name = f"llm:{config.model}"
         self.endpoint = parse_endpoint(config.base_url, config.api_version)
         self._client = client or open_client(
@@ -147,7 +153,8 @@ class LLMAnalyzer:
         )
         spent = Spent()
         try:
-            answer = await self._guarded(lambda: self._analysis(parts.text, language, spent))
+            async with self.limiter.slot():  # waiting for a turn is not part of the timeout
+                answer = await self._guarded(lambda: self._analysis(parts.text, language, spent))
         except LLMFailure as failure:
             self.failures.append(failure)
             return AnalyzedCommit(
@@ -185,9 +192,10 @@ class LLMAnalyzer:
         messages = overview_messages(entries, language, self.config.budget.max_prompt_tokens)
         spent = Spent()
         try:
-            reply = await self._guarded(
-                lambda: self._complete(lambda _: messages, spent, json=False)
-            )
+            async with self.limiter.slot():
+                reply = await self._guarded(
+                    lambda: self._complete(lambda _: messages, spent, json=False)
+                )
         except LLMFailure as exc:
             self.failures.append(exc)
             return None
@@ -199,7 +207,10 @@ class LLMAnalyzer:
         its text and token usage, or an LLMFailure. A failure every further call would repeat
         disables the endpoint, as for analyses."""
         spent = Spent()
-        reply = await self._guarded(lambda: self._complete(lambda _: messages, spent, json=False))
+        async with self.limiter.slot():
+            reply = await self._guarded(
+                lambda: self._complete(lambda _: messages, spent, json=False)
+            )
         return reply.text, spent.tokens_in, spent.tokens_out
 
     # -- around every call: the first goes alone, a disabled endpoint is not called ------------
@@ -318,6 +329,12 @@ class LLMAnalyzer:
             limit=limit,
             extra_body=self.config.extra_body,
         )
+        # Charged before it goes (with a tokens-per-minute limit): the prompt's offline
+        # estimate and the output limit.
+        estimate = 0
+        if self.limiter.tokens_per_minute is not None:
+            estimate = sum(estimate_tokens(m["content"]) for m in messages) + limit
+        charge = await self.limiter.charge(estimate)
         self.calls += 1
         try:
             completion = await self._create(body)
@@ -327,6 +344,8 @@ class LLMAnalyzer:
                 exc, host=self.endpoint.host, model=self.config.model, sent=sent
             ) from None
         reply = read_reply(completion)
+        if reply.tokens_in or reply.tokens_out:
+            self.limiter.settle(charge, reply.tokens_in + reply.tokens_out)
         self.tokens_in += reply.tokens_in
         self.tokens_out += reply.tokens_out
         return reply

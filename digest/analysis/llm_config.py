@@ -25,6 +25,8 @@ class LLMConfig:
     api_version: str | None = None  # classic Azure URLs only
     extra_body: Mapping[str, Any] = field(default_factory=dict)  # merged into every request
     budget: Budget = field(default_factory=Budget)
+    concurrency: int = 8  # analyses at the provider at once, across every digest of the process
+    tokens_per_minute: int | None = None  # None: no limit of ours (the provider's 429s only)
 
 
 @dataclass(frozen=True)

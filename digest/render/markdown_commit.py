@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
+from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit
 from digest.render.context import WORDS, context_view, issue_url
 from digest.render.detail import coverage_text, source_notes
 from digest.render.escape import code_span, escape_inline, escape_paragraphs

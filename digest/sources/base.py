@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -10,6 +10,9 @@ from digest.models import Commit, RepoRef, Window
 
 # Called as (done, total) while commit details are fetched; total may grow as pages arrive.
 ProgressCallback = Callable[[int, int], None]
+# Awaited with each commit as soon as its details are read, in the order they arrive: analysis
+# starts on it while the rest are fetched. Awaiting it may wait for room (a bounded queue).
+CommitSink = Callable[[Commit], Awaitable[None]]
 
 
 class CommitSource(Protocol):
@@ -32,9 +35,14 @@ class CommitSource(Protocol):
         ...
 
     async def commits_in_window(
-        self, branch: str, window: Window, progress: ProgressCallback | None = None
+        self,
+        branch: str,
+        window: Window,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
-        """Every commit reachable from `branch` whose committer date is in [start, end)."""
+        """Every commit reachable from `branch` whose committer date is in [start, end), each
+        also handed to `on_commit` (when given) as it is read."""
         ...
 
     async def commit(self, ref: str) -> Commit:
@@ -42,9 +50,14 @@ class CommitSource(Protocol):
         ...
 
     async def compare(
-        self, base: str, head: str, progress: ProgressCallback | None = None
+        self,
+        base: str,
+        head: str,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
-        """Commits reachable from `head` and not from `base` (`git log base..head`)."""
+        """Commits reachable from `head` and not from `base` (`git log base..head`), each also
+        handed to `on_commit` (when given) as it is read."""
         ...
 
     async def is_ancestor(self, base: str, head: str) -> bool:

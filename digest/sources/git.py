@@ -27,7 +27,7 @@ from digest.errors import (
     NotAGitRepository,
 )
 from digest.models import Commit, RepoRef, Unreadable, Window
-from digest.sources.base import ProgressCallback
+from digest.sources.base import CommitSink, ProgressCallback
 from digest.sources.gitenv import CONFIG, OFFLINE, git_env, is_plain_ref
 from digest.sources.gitlisting import counter, first_error
 from digest.sources.gitlog import github_full_name
@@ -162,8 +162,14 @@ class GitSource:
         except GitRunError as exc:
             raise GitFailed(exc.message) from None
 
-    async def _details(self, shas: list[str], progress: ProgressCallback | None) -> list[Commit]:
-        """Full commits for `shas`, newest first by committer date."""
+    async def _details(
+        self,
+        shas: list[str],
+        progress: ProgressCallback | None,
+        on_commit: CommitSink | None = None,
+    ) -> list[Commit]:
+        """Full commits for `shas`, newest first by committer date; one `git log` reads them
+        all, so `on_commit` hears of each once it is done."""
         if not shas:
             if progress is not None:
                 progress(0, 0)
@@ -180,6 +186,9 @@ class GitSource:
         await self._clone_kind()
         commits = await asyncio.to_thread(self._read_sync, repo, shas, report)
         commits.sort(key=lambda c: c.committed_at, reverse=True)
+        if on_commit is not None:
+            for commit in commits:
+                await on_commit(commit)
         return commits
 
     async def _resolve(self, ref: str) -> str | None:
@@ -270,7 +279,11 @@ class GitSource:
         return not refs.out.strip()
 
     async def commits_in_window(
-        self, branch: str, window: Window, progress: ProgressCallback | None = None
+        self,
+        branch: str,
+        window: Window,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         tip = await self.head(branch)
         start, end = window.start.timestamp(), window.end.timestamp()
@@ -289,7 +302,7 @@ class GitSource:
             sha, _, stamp = line.partition(" ")
             if stamp and start <= int(stamp) < end:
                 shas.append(sha)
-        return await self._details(shas, progress)
+        return await self._details(shas, progress, on_commit)
 
     async def commit(self, ref: str) -> Commit:
         repo = await self.repo()
@@ -332,7 +345,11 @@ class GitSource:
         return {p[0]: p[1] for p in pairs if len(p) == 2}
 
     async def compare(
-        self, base: str, head: str, progress: ProgressCallback | None = None
+        self,
+        base: str,
+        head: str,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         repo = await self.repo()
         resolved: list[str] = []
@@ -345,7 +362,7 @@ class GitSource:
             "log", "--format=%H", "--end-of-options", resolved[1], f"^{resolved[0]}", "--"
         )
         shas = [line.strip() for line in listed.lines if line.strip()]
-        return await self._details(shas, progress)
+        return await self._details(shas, progress, on_commit)
 
     async def is_ancestor(self, base: str, head: str) -> bool:
         repo = await self.repo()

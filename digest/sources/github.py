@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
+from urllib.parse import quote
 
 from github import GithubException
 
@@ -23,13 +24,14 @@ from digest.errors import (
     CommitNotFound,
     DigestError,
     InvalidRepo,
-    UpstreamError,
 )
-from digest.models import Commit, RepoRef, Unreadable, Window
-from digest.sources.base import ProgressCallback
+from digest.models import Commit, RepoRef, Window
+from digest.sources.base import CommitSink, ProgressCallback
 from digest.sources.github_calls import Emit, GitHubCalls, RateLimit
 from digest.sources.github_context import ContextCache, GitHubContext
+from digest.sources.github_details import FILES_PER_PAGE, commit_detail
 from digest.sources.github_errors import ClientErrorMapper
+from digest.sources.github_shared import GitHubShared
 from digest.sources.github_wire import (
     DEFAULT_API_URL,
     MAX_PATCH_CHARS,
@@ -39,13 +41,19 @@ from digest.sources.github_wire import (
     is_full_name,
     parse_repo_arg,
     parse_time,
-    to_commit,
     utc,
 )
 
-__all__ = ["DEFAULT_API_URL", "MAX_PATCH_CHARS", "GitHubSource", "RateLimit", "parse_repo_arg"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "FILES_PER_PAGE",
+    "MAX_PATCH_CHARS",
+    "GitHubShared",
+    "GitHubSource",
+    "RateLimit",
+    "parse_repo_arg",
+]
 
-FILES_PER_PAGE = 300  # GitHub's maximum for the files of one commit
 
 T = TypeVar("T")
 
@@ -71,9 +79,14 @@ class GitHubSource:
         on_rate_limit: Callable[[RateLimit], None] | None = None,
         context_cache: ContextCache | None = None,
         highlight_labels: Iterable[str] = (),
+        shared: GitHubShared | None = None,
     ) -> None:
         """`on_response(status)` hears of every HTTP response, `on_rate_limit` of the rate-limit
         headers a call's responses carried: both from worker threads.
+
+        `shared`: the process's GitHub budget (requests in flight, rate limit, commit details,
+        ETags), shared by its sources; without it this source has one of its own, of
+        `max_in_flight` requests.
 
         `app_auth=(app_id, private_key_pem)` authenticates as that GitHub App's installation on
         the repository; it wins over `token` when both are given."""
@@ -85,12 +98,16 @@ class GitHubSource:
         self.on_response = on_response
         self.on_rate_limit = on_rate_limit
         self._per_page = per_page
+        self.shared = shared or GitHubShared(
+            max_in_flight, max_wait=max_rate_wait, clock=clock, sleep=sleep
+        )
+        self._api_url = api_url.rstrip("/")
         self._calls = GitHubCalls(
             full_name,
             token=token,
             app_auth=app_auth,
             api_url=api_url,
-            max_in_flight=max_in_flight,
+            shared=self.shared,
             max_rate_wait=max_rate_wait,
             per_page=per_page,
             timeout=timeout,
@@ -127,8 +144,8 @@ class GitHubSource:
     async def head(self, branch: str) -> str | None:
         name = await self._checked_branch(branch)
         try:
-            data = await self._call(
-                lambda: dict(self._calls.repository().get_branch(branch).raw_data),
+            data, _ = await self._call(
+                lambda: self._calls.get(f"/repos/{self._name}/branches/{quote(branch)}"),
                 lambda status, _: BranchNotFound(name, branch) if status == 404 else None,
             )
         except BranchNotFound:
@@ -138,7 +155,11 @@ class GitHubSource:
         return str(data["commit"]["sha"])
 
     async def commits_in_window(
-        self, branch: str, window: Window, progress: ProgressCallback | None = None
+        self,
+        branch: str,
+        window: Window,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         start, end = utc(window.start), utc(window.end)
         name = await self._checked_branch(branch)
@@ -146,15 +167,21 @@ class GitHubSource:
         def in_window(raw: Raw) -> bool:  # GitHub's since/until are inclusive; ours half-open
             return start <= parse_time(raw["commit"]["committer"]["date"]) < end
 
+        params: dict[str, str | int] = {
+            "sha": branch,
+            "since": start.strftime(_TIME),
+            "until": end.strftime(_TIME),
+            "per_page": self._per_page,
+        }
+
         def lister(emit: Emit, stop: threading.Event) -> None:
-            # PyGithub formats since/until as "%Y-%m-%dT%H:%M:%SZ" without converting: pass UTC.
-            items = self._calls.repository().get_commits(sha=branch, since=start, until=end)
-            self._calls.drain(items, emit, stop, in_window)
+            self._calls.pages(f"/repos/{self._name}/commits", params, emit, stop, in_window)
 
         commits = await self._details(
             lister,
             lambda status, _: BranchNotFound(name, branch) if status in (404, 422) else None,
             progress,
+            on_commit,
         )
         return _newest_first(commits)
 
@@ -170,7 +197,11 @@ class GitHubSource:
         return await self._detail(ref, not_found)
 
     async def compare(
-        self, base: str, head: str, progress: ProgressCallback | None = None
+        self,
+        base: str,
+        head: str,
+        progress: ProgressCallback | None = None,
+        on_commit: CommitSink | None = None,
     ) -> list[Commit]:
         check_ref(base)
         check_ref(head)
@@ -188,6 +219,7 @@ class GitHubSource:
                 CommitNotFound(name, f"{base}...{head}") if status in (404, 422) else None
             ),
             progress,
+            on_commit,
         )
         return _newest_first(list(reversed(commits)))  # GitHub lists them oldest first
 
@@ -239,8 +271,10 @@ class GitHubSource:
         lister: Callable[[Emit, threading.Event], None],
         on_client_error: ClientErrorMapper,
         progress: ProgressCallback | None,
+        on_commit: CommitSink | None,
     ) -> list[Commit]:
-        """List commits in one thread and fetch each kept one's detail as soon as it is listed."""
+        """List commits in one thread and fetch each kept one's detail as soon as it is listed;
+        each detail goes to `on_commit` as it arrives (analysis starts on it meanwhile)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Raw | None] = asyncio.Queue()
         stop = threading.Event()
@@ -260,13 +294,19 @@ class GitHubSource:
                 done += 1
                 progress(done, len(tasks))
 
+        async def fetch(sha: str, raw: Raw) -> Commit:
+            commit = await self._detail(sha, listed=raw)
+            if on_commit is not None:
+                await on_commit(commit)
+            return commit
+
         try:
             while (raw := await queue.get()) is not None:
                 sha = str(raw["sha"])
                 if sha in seen:
                     continue  # a listing retried after a rate limit sends its items again
                 seen.add(sha)
-                detail = asyncio.ensure_future(self._detail(sha, listed=raw))
+                detail = asyncio.ensure_future(fetch(sha, raw))
                 detail.add_done_callback(finished)
                 tasks.append(detail)
             await listing
@@ -284,48 +324,16 @@ class GitHubSource:
         *,
         listed: Raw | None = None,
     ) -> Commit:
-        """The commit with its files; when GitHub cannot make its diff (422, "diff is taking
-        too long to generate"), the commit as listed (`listed`, or one more request) with no
-        files, marked so: one huge commit never costs the day."""
         name = (await self.repo()).full_name
-        mapper = on_client_error or (
-            lambda status, _: CommitNotFound(name, ref) if status in (404, 422) else None
+        return await commit_detail(
+            self._calls, self.shared, name, ref, on_client_error, listed=listed
         )
-
-        def too_large(status: int, message: str) -> DigestError | None:
-            if status == 422 and "diff" in message.lower():
-                return _DiffTooLarge(name, ref)
-            return mapper(status, message)
-
-        try:
-            return await self._full_detail(name, ref, too_large)
-        except _DiffTooLarge:
-            raw = listed
-            if raw is None:  # a lookup by ref: the commit as the list of commits shows it
-                raw = await self._call(
-                    lambda: dict(
-                        next(iter(self._calls.repository().get_commits(sha=ref))).raw_data
-                    ),
-                    mapper,
-                )
-            return to_commit(name, {**raw, "files": []}, files_incomplete=True).model_copy(
-                update={"files_unreadable": Unreadable.TOO_LARGE}
-            )
-
-    async def _full_detail(self, name: str, ref: str, mapper: ClientErrorMapper) -> Commit:
-
-        def fetch() -> Commit:  # converted in the thread: a malformed answer is classified too
-            commit = self._calls.repository().get_commit(ref, commit_files_per_page=FILES_PER_PAGE)
-            raw = commit.raw_data  # the one request: completes the lazy object
-            more_files = 'rel="next"' in str(commit.raw_headers.get("link", ""))
-            return to_commit(name, raw, files_incomplete=more_files)
-
-        return await self._call(fetch, mapper)
 
     async def _repo_data(self) -> Raw:
         async with self._repo_lock:
             if self._repo_raw is None:
-                self._repo_raw = await self._call(lambda: dict(self._calls.repository().raw_data))
+                data, _ = await self._call(lambda: self._calls.get(f"/repos/{self._name}"))
+                self._repo_raw = dict(data)
             return self._repo_raw
 
     async def _checked_branch(self, branch: str) -> str:
@@ -356,9 +364,7 @@ class GitHubSource:
 
 # ---- helpers ----------------------------------------------------------------------------------
 
-
-class _DiffTooLarge(UpstreamError):
-    """GitHub would not make a commit's diff; caught in `_detail`, never shown."""
+_TIME = "%Y-%m-%dT%H:%M:%SZ"  # GitHub's since/until, in UTC
 
 
 def _newest_first(commits: list[Commit]) -> list[Commit]:

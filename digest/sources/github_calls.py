@@ -18,10 +18,11 @@ key is only ever handed to PyGithub's `Auth.AppAuth`, never formatted into an er
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -36,6 +37,7 @@ from digest.sources.github_errors import (
     classify,
     thread_retry,
 )
+from digest.sources.github_shared import Cached, GitHubShared, RateLimit
 from digest.sources.github_wire import Raw
 
 USER_AGENT = "commit-digest (PyGithub)"
@@ -43,15 +45,9 @@ RATE_LIMIT_RETRIES = 4
 
 Emit = Callable[[Raw], None]
 T = TypeVar("T")
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """GitHub's rate-limit headers as a client last saw them."""
-
-    remaining: int
-    limit: int
-    reset: int  # epoch seconds when the window resets (0: not told)
+__all__ = ["Emit", "GitHubCalls", "RateLimit"]
 
 
 class GitHubCalls:
@@ -64,7 +60,7 @@ class GitHubCalls:
         token: str | None,
         app_auth: tuple[int, str] | None,
         api_url: str,
-        max_in_flight: int,
+        shared: GitHubShared,
         max_rate_wait: float,
         per_page: int,
         timeout: int,
@@ -75,13 +71,14 @@ class GitHubCalls:
         on_rate_limit: Callable[[RateLimit], None],
     ) -> None:
         self._name = full_name
+        self.api_url = api_url.rstrip("/")
+        self._shared = shared
         self._on_response = on_response
         self._on_rate_limit = on_rate_limit
         self._max_rate_wait = max_rate_wait
         self._clock = clock
         self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(max_in_flight)
-        self._executor = ThreadPoolExecutor(max_in_flight, thread_name_prefix="github")
+        self._executor = ThreadPoolExecutor(shared.concurrency, thread_name_prefix="github")
         self._local = threading.local()
         self._clients: list[Github] = []
         self._clients_lock = threading.Lock()
@@ -95,7 +92,7 @@ class GitHubCalls:
             "timeout": timeout,
             "user_agent": USER_AGENT,
             "pool_size": 2,
-            "seconds_between_requests": None,  # concurrency is bounded by the semaphore instead
+            "seconds_between_requests": None,  # paced by the shared budget instead
             "seconds_between_writes": None,
         }
 
@@ -168,7 +165,7 @@ class GitHubCalls:
                     raise RateLimited(SERVICE, round(pending, 1))
                 await self._sleep(pending)
                 waited, cleared = waited + pending, resume_at
-            async with self._semaphore:
+            async with self._shared.slot():
                 try:
                     return await loop.run_in_executor(self._executor, self._observed, job)
                 except Exception as exc:  # classified below, never re-raised as it is
@@ -195,17 +192,67 @@ class GitHubCalls:
                 remaining, limit = client.requester.rate_limiting
                 if limit >= 0:  # (-1, -1) until a response carried the headers
                     reset = client.requester.rate_limiting_resettime
-                    self._on_rate_limit(RateLimit(remaining, limit, reset))
+                    seen = RateLimit(remaining, limit, reset)
+                    self._shared.observe(seen)
+                    self._on_rate_limit(seen)
 
-    def repository(self) -> Repository:
-        """This thread's client's (lazy, request-free) Repository."""
+    def _client(self) -> Github:
         client: Github | None = getattr(self._local, "client", None)
         if client is None:
             client = self._new_client()
             self._local.client = client
             with self._clients_lock:
                 self._clients.append(client)
-        return client.get_repo(self._name)
+        return client
+
+    def repository(self) -> Repository:
+        """This thread's client's (lazy, request-free) Repository."""
+        return self._client().get_repo(self._name)
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> tuple[Any, str]:
+        """GET `path` (under the API root, or a next page's URL): its JSON and Link header.
+        The ETag of the last answer goes with it; a 304 (which GitHub does not count against
+        the rate limit) returns that answer again."""
+        query = dict(params or {})
+        key = (self.api_url, path, tuple(sorted(query.items())))
+        cached = self._shared.cached(key)
+        headers = {"If-None-Match": cached.etag} if cached is not None else {}
+        requester = self._client().requester
+        status, answer_headers, body = requester.requestJson("GET", path, query, headers)
+        if status == 304 and cached is not None:
+            return cached.data, cached.link
+        data = json.loads(body) if body else None
+        if status >= 300:
+            raise requester.createException(status, answer_headers, data or {})
+        link = str(answer_headers.get("link", ""))
+        if etag := answer_headers.get("etag"):
+            self._shared.keep(key, Cached(str(etag), data, link))
+        return data, link
+
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, str | int],
+        emit: Emit,
+        stop: threading.Event,
+        keep: Callable[[Raw], bool],
+    ) -> None:
+        """Every item of a paginated list, each page a conditional GET."""
+        url: str | None = path
+        query: Mapping[str, str | int] | None = params
+        try:
+            while url is not None and not stop.is_set():
+                items, link = self.get(url, query)
+                for raw in items:
+                    if stop.is_set():
+                        return
+                    if keep(raw):
+                        emit(raw)
+                found = _NEXT.search(link)
+                url, query = (found.group(1), None) if found else (None, None)
+        except GithubException as exc:
+            if exc.status != 409:  # 409 "Git Repository is empty."
+                raise
 
     @staticmethod
     def drain(

@@ -198,7 +198,10 @@ async def test_replicas_killed_at_each_part_of_a_post_leave_every_digest_complet
     site: Site, postgres_url: str
 ) -> None:
     fire = await subscribe(postgres_url, site.channels)
-    async with FakeGitHub() as gh, FakeOpenAI(latency=2.0, responder=slow_model(7)) as llm:
+    async with (
+        FakeGitHub(rate_limit=5000) as gh,
+        FakeOpenAI(latency=2.0, responder=slow_model(7)) as llm,
+    ):
         for name, repo in site.repos.items():
             gh.add_repo(name, repo.path)
         changed = asyncio.Condition()
@@ -277,7 +280,7 @@ async def test_a_database_outage_of_20_s_during_a_post_leaves_it_complete_once(
     await subscribe(postgres_url, channels)
     async with (
         TcpProxy(5432) as proxy,
-        FakeGitHub() as gh,
+        FakeGitHub(rate_limit=5000) as gh,
         FakeOpenAI(latency=2.0, responder=slow_model(11)) as llm,
     ):
         for name, repo in site.repos.items():

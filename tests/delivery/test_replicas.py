@@ -97,7 +97,7 @@ async def test_three_replicas_post_each_digest_exactly_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
     repos = build_repos(tmp_path)
-    async with FakeGitHub() as gh, FakeChat() as chat:
+    async with FakeGitHub(rate_limit=5000) as gh, FakeChat() as chat:  # no rate limit here
         for name, repo in repos.items():
             gh.add_repo(name, repo.path)
         await subscribe_through_three_replicas(postgres_url, gh, chat, channels=10)
@@ -130,7 +130,7 @@ async def test_replicas_killed_at_random_points_still_post_exactly_once(
 ) -> None:
     repos = build_repos(tmp_path)
     rng = random.Random(20261127)
-    async with FakeGitHub() as gh, FakeChat(answer_delay=0.4) as chat:
+    async with FakeGitHub(rate_limit=5000) as gh, FakeChat(answer_delay=0.4) as chat:
         for name, repo in repos.items():
             gh.add_repo(name, repo.path)
         await subscribe_through_three_replicas(postgres_url, gh, chat, channels=6)

@@ -10,6 +10,11 @@ repositories, a queue of injected faults per path pattern, and read the log of e
         ...  # GitHubSource("octo/demo", api_url=gh.url, token="ghp_x")
         assert gh.count(r"/commits/[0-9a-f]{40}$") == 3
 
+Every 200 carries an ETag (a hash of its body); a request whose If-None-Match names it gets a
+304 with no body, which, as on GitHub, does not count against the rate limit (`not_modified`
+counts them). `latency` delays every answer; `rate_limit` and `reset_every` shape the window
+(on the injected `clock`, time.time by default), which starts afresh at its reset.
+
 As a GitHub App: `FakeGitHub(app=(app_id, public_key_pem))` checks the App's RS256 JWTs on
 `GET /app`, `GET /repos/{o}/{r}/installation` and `POST /app/installations/{id}/access_tokens`;
 the installation tokens it hands out (`ghs_...`) authorize the repositories added with that
@@ -19,6 +24,7 @@ the installation tokens it hands out (`ghs_...`) authorize the repositories adde
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import os
 import re
@@ -53,12 +59,15 @@ _APP_PATHS = re.compile(r"^/app(/|$)|^/repos/[^/]+/[^/]+/installation$")
 _LOG_FORMAT = _FIELD_SEP.join(["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"])
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
     method: str
     path: str  # relative to the API root, e.g. /repos/o/r/commits
     query: dict[str, str]
     headers: dict[str, str]
+    received_at: float = 0.0  # time.monotonic()
+    finished_at: float | None = None  # when the answer was ready (after the latency)
+    status: int = 0
 
 
 @dataclass(frozen=True)
@@ -307,6 +316,10 @@ class FakeGitHub:
         patch_limit: int | None = None,
         app: tuple[int, str] | None = None,
         installation_token_ttl: float = 3600.0,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
+        reset_every: float = 3600.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.app = app  # (app id, RSA public key PEM) of the one GitHub App it knows
@@ -322,8 +335,14 @@ class FakeGitHub:
         self.peak_in_flight = 0
         self._repos: dict[str, _Repo] = {}
         self._faults: list[tuple[re.Pattern[str], deque[FakeResponse]]] = []
+        self._holds: list[tuple[re.Pattern[str], asyncio.Event]] = []
+        self.latency = latency
+        self.rate_limit = rate_limit  # the window's size (else GitHub's 5000, or 60 anonymous)
+        self.reset_every = reset_every
+        self.clock = clock
+        self.not_modified = 0  # 304s served (not counted against the rate limit)
         self._used: dict[bool, int] = {True: 0, False: 0}
-        self._reset = int(time.time()) + 3600
+        self._reset = int(clock() + reset_every)
         self._runner: web.AppRunner | None = None
         self._root = ""
 
@@ -353,12 +372,29 @@ class FakeGitHub:
         """Serve `responses`, one per request, to requests whose path matches (re.search)."""
         self._faults.append((re.compile(path_pattern), deque(responses)))
 
+    def hold(self, path_pattern: str, until: asyncio.Event) -> None:
+        """Answer requests whose path matches (re.search) only once `until` is set."""
+        self._holds.append((re.compile(path_pattern), until))
+
     def count(self, path_pattern: str | None = None, method: str = "GET") -> int:
         return sum(
             1
             for r in self.requests
             if r.method == method and (path_pattern is None or re.search(path_pattern, r.path))
         )
+
+    def spend(self, count: int, *, authed: bool = True) -> None:
+        """Count `count` requests against the window, as other clients of the account would."""
+        self._used[authed] += count
+
+    def new_window(self) -> None:
+        """Start a fresh rate-limit window now (as the next hour would)."""
+        self._used = {True: 0, False: 0}
+        self._reset = int(self.clock() + self.reset_every)
+
+    def used(self) -> int:
+        """Requests counted against the rate limit in the current window."""
+        return sum(self._used.values())
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -414,15 +450,27 @@ class FakeGitHub:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         path = request.path.removeprefix(self.api_prefix) or "/"
-        self.requests.append(
-            RecordedRequest(request.method, path, dict(request.query), dict(request.headers))
+        record = RecordedRequest(
+            request.method,
+            path,
+            dict(request.query),
+            dict(request.headers),
+            received_at=time.monotonic(),
         )
+        self.requests.append(record)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            for pattern, until in self._holds:
+                if pattern.search(path):
+                    await until.wait()
             response = await self._respond(request, path, handler)
+            record.status = response.status
         finally:
             self.in_flight -= 1
+            record.finished_at = time.monotonic()
         return response
 
     async def _respond(
@@ -473,6 +521,8 @@ class FakeGitHub:
             return self._json(403, rate_limited().body, authed, count=False)
         try:
             response = await handler(request)
+            if isinstance(response, web.Response) and response.status == 200:
+                response, counted = self._conditional(request, response, counted)
         except _HttpError as err:
             body = {"message": err.message, "documentation_url": DOCS, "status": str(err.status)}
             return self._json(err.status, body, authed, count=counted)
@@ -484,10 +534,28 @@ class FakeGitHub:
         self._rate_headers(response, authed)
         return response
 
+    def _conditional(
+        self, request: web.Request, response: web.Response, counted: bool
+    ) -> tuple[web.Response, bool]:
+        """The ETag of a 200; a 304 (not counted) when the client already holds that body."""
+        body = response.body if isinstance(response.body, bytes) else b""
+        etag = f'W/"{hashlib.sha1(body).hexdigest()}"'
+        response.headers["ETag"] = etag
+        if request.headers.get("If-None-Match") != etag:
+            return response, counted
+        self.not_modified += 1
+        return web.Response(status=304, headers={"ETag": etag}), False
+
     def _limit(self, authed: bool) -> int:
+        if self.rate_limit is not None:
+            return self.rate_limit
         return 5000 if authed else 60
 
     def _remaining(self, authed: bool) -> int:
+        now = self.clock()
+        if now >= self._reset:  # a new window
+            self._used = {True: 0, False: 0}
+            self._reset = int(now + self.reset_every)
         return max(0, self._limit(authed) - self._used[authed])
 
     def _rate_headers(
