@@ -41,6 +41,7 @@ from digest.sources.github_wire import (
     is_full_name,
     parse_repo_arg,
     parse_time,
+    to_commit,
     utc,
 )
 
@@ -120,6 +121,8 @@ class GitHubSource:
         self._repo_raw: Raw | None = None
         self._repo_lock = asyncio.Lock()
         self._context_cache = context_cache
+        self._listed_raw: dict[str, Raw] = {}  # every commit listed, for the context's merges
+        self._listed: list[Commit] = []
         self._highlight = tuple(highlight_labels)
 
     async def __aenter__(self) -> GitHubSource:
@@ -256,8 +259,20 @@ class GitHubSource:
         """Pull requests and linked issues of this repository's commits, on the same calls,
         kept in `cache` (default: the one the source was made with)."""
         return GitHubContext(
-            self._calls, cache=cache or self._context_cache, highlight=self._highlight
+            self._calls,
+            cache=cache or self._context_cache,
+            highlight=self._highlight,
+            listed=self._listed_commits,
         )
+
+    def _listed_commits(self) -> list[Commit]:
+        """Every commit listed so far (no files), converted again only when more were."""
+        if len(self._listed_raw) != len(self._listed):
+            self._listed = [
+                to_commit(self._name, {**raw, "files": []}, files_incomplete=True)
+                for raw in self._listed_raw.values()
+            ]
+        return self._listed
 
     # ---- calls -----------------------------------------------------------------------------
 
@@ -297,6 +312,9 @@ class GitHubSource:
         async def fetch(sha: str, raw: Raw) -> Commit:
             commit = await self._detail(sha, listed=raw)
             if on_commit is not None:
+                # The whole range is listed first (a page per 100 commits): a commit's pull
+                # request may be named by a merge listed after it.
+                await asyncio.wait([listing])
                 await on_commit(commit)
             return commit
 
@@ -306,6 +324,7 @@ class GitHubSource:
                 if sha in seen:
                     continue  # a listing retried after a rate limit sends its items again
                 seen.add(sha)
+                self._listed_raw[sha] = raw
                 detail = asyncio.ensure_future(fetch(sha, raw))
                 detail.add_done_callback(finished)
                 tasks.append(detail)

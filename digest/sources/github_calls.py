@@ -78,7 +78,7 @@ class GitHubCalls:
         self._max_rate_wait = max_rate_wait
         self._clock = clock
         self._sleep = sleep
-        self._executor = ThreadPoolExecutor(shared.concurrency, thread_name_prefix="github")
+        self._executor = ThreadPoolExecutor(shared.threads, thread_name_prefix="github")
         self._local = threading.local()
         self._clients: list[Github] = []
         self._clients_lock = threading.Lock()
@@ -130,12 +130,17 @@ class GitHubCalls:
             client.close()
 
     async def call(
-        self, job: Callable[[], T], on_client_error: ClientErrorMapper | None = None
+        self,
+        job: Callable[[], T],
+        on_client_error: ClientErrorMapper | None = None,
+        *,
+        urgent: bool = False,
     ) -> T:
-        """Run `job` in a worker thread; wait out rate limits; raise only our named errors."""
+        """Run `job` in a worker thread; wait out rate limits; raise only our named errors.
+        `urgent`: before the requests queued that are not (GitHubShared.slot)."""
         if self._app is not None and self._installation_id is None:
             await self._find_installation()
-        return await self._run(job, on_client_error)
+        return await self._run(job, on_client_error, urgent)
 
     async def _find_installation(self) -> None:
         """The App's installation on the repository (once per source), with the App's JWT."""
@@ -153,7 +158,9 @@ class GitHubCalls:
 
             self._installation_id = await self._run(lookup, None)
 
-    async def _run(self, job: Callable[[], T], on_client_error: ClientErrorMapper | None) -> T:
+    async def _run(
+        self, job: Callable[[], T], on_client_error: ClientErrorMapper | None, urgent: bool = False
+    ) -> T:
         mapper = on_client_error or self._repo_not_found
         loop = asyncio.get_running_loop()
         waited, cleared = 0.0, 0.0
@@ -165,7 +172,7 @@ class GitHubCalls:
                     raise RateLimited(SERVICE, round(pending, 1))
                 await self._sleep(pending)
                 waited, cleared = waited + pending, resume_at
-            async with self._shared.slot():
+            async with self._shared.slot(urgent):
                 try:
                     return await loop.run_in_executor(self._executor, self._observed, job)
                 except Exception as exc:  # classified below, never re-raised as it is

@@ -61,8 +61,15 @@ class GitHubContext:
         cache: ContextCache | None = None,
         highlight: Iterable[str] = (),
         concurrency: int = 8,
+        listed: Callable[[], list[Commit]] | None = None,
     ) -> None:
+        """`listed`: the commits the source listed for the range so far (with their parents,
+        no files), so that a commit attached alone, as it streams in, still learns which
+        `Merge pull request #N` of the range brought it in."""
         self._calls = calls
+        self._range = listed
+        self._range_prs: tuple[int, dict[str, int]] = (0, {})
+        self._tasks: dict[tuple[str, int], asyncio.Future[Any]] = {}  # in flight or done
         self._cache = cache
         self._highlight = tuple(highlight)
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
@@ -80,7 +87,7 @@ class GitHubContext:
         if not commits:
             return commits, 0
         repo = commits[0].repo
-        branch_prs = pr_of_branch_commits([*commits, *others])
+        branch_prs = {**self._listed_prs(), **pr_of_branch_commits([*commits, *others])}
         numbers: dict[str, int | None] = {}
         failed: set[str] = set()
 
@@ -135,11 +142,24 @@ class GitHubContext:
         found: dict[int, Any] = {}
 
         async def one(n: int) -> None:
+            # Commits attached one at a time share one request per pull request or issue.
+            key = (fetch.__name__, n)
+            task = self._tasks.get(key)
+            if task is None:
+                task = self._tasks[key] = asyncio.ensure_future(fetch(repo, n))
             with contextlib.suppress(_Failed):
-                found[n] = await fetch(repo, n)
+                found[n] = await asyncio.shield(task)
 
         await asyncio.gather(*(one(n) for n in sorted(numbers)))
         return found
+
+    def _listed_prs(self) -> dict[str, int]:
+        """sha -> PR number for the listed commits a merge of the range brought in, worked out
+        again only when more commits were listed."""
+        listed = self._range() if self._range is not None else []
+        if len(listed) != self._range_prs[0]:
+            self._range_prs = (len(listed), pr_of_branch_commits(listed))
+        return self._range_prs[1]
 
     async def _pr_for_sha(self, repo: str, sha: str) -> int | None:
         """`GET commits/{sha}/pulls`: the merged pull request that landed it. The answer holds
@@ -237,7 +257,8 @@ class GitHubContext:
         async with self._semaphore:
             self.requests += 1
             try:
-                return await self._calls.call(job, lambda status, message: None)
+                # Urgent: a streamed commit's analysis waits for it, not for the details queued.
+                return await self._calls.call(job, lambda status, message: None, urgent=True)
             except DigestError:
                 raise _Failed() from None
 

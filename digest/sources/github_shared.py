@@ -12,6 +12,8 @@ answers are kept with their ETags, so asking again costs a 304, which GitHub doe
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -88,7 +90,8 @@ class GitHubShared:
         self.max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._slots = _Slots(concurrency)
+        self.threads = concurrency + self._slots.reserve  # the most requests ever in flight
         self._lock = threading.Lock()  # rate limits are observed from worker threads
         self._seen: RateLimit | None = None
         self._last_start = 0.0
@@ -113,9 +116,11 @@ class GitHubShared:
             return self._seen
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """One request's turn: within the concurrency, paced by the budget."""
-        async with self._semaphore:
+    async def slot(self, urgent: bool = False) -> AsyncIterator[None]:
+        """One request's turn: within the concurrency, paced by the budget. An `urgent` one
+        (a pull request a streamed analysis waits for) goes before the commit details queued."""
+        spare = await self._slots.acquire(urgent)
+        try:
             now = self._clock()
             start = next_start(self.seen, now, self._last_start, self.in_flight)
             wait = start - now
@@ -132,6 +137,8 @@ class GitHubShared:
                 yield
             finally:
                 self.in_flight -= 1
+        finally:
+            self._slots.release(spare)
 
     # ---- commit details ------------------------------------------------------------------------
 
@@ -170,3 +177,48 @@ class GitHubShared:
             self._etags.move_to_end(key)
             while len(self._etags) > ETAGS_KEPT:
                 self._etags.popitem(last=False)
+
+
+class _Slots:
+    """A semaphore whose urgent waiters are woken before the others, with a small reserve of
+    slots only urgent requests may take: a pull request a streamed analysis waits for is not
+    stuck behind a day's commit details holding every slot."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self.reserve = self._spare = max(1, size // 4)
+        self._waiters: list[tuple[int, int, asyncio.Future[bool]]] = []  # a heap
+        self._arrivals = itertools.count()
+
+    async def acquire(self, urgent: bool) -> bool:
+        """Wait for a slot; True when it is one of the reserve (give it back as such)."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return False
+        if urgent and self._spare > 0:
+            self._spare -= 1
+            return True
+        turn: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (0 if urgent else 1, next(self._arrivals), turn))
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release(turn.result())  # handed over as the waiter was cancelled
+            raise
+
+    def release(self, spare: bool) -> None:
+        while self._waiters:
+            kind, _, turn = self._waiters[0]
+            if turn.done():  # a cancelled waiter is skipped
+                heapq.heappop(self._waiters)
+                continue
+            if spare and kind != 0:
+                break  # the reserve waits for an urgent request
+            heapq.heappop(self._waiters)
+            turn.set_result(spare)
+            return
+        if spare:
+            self._spare += 1
+        else:
+            self._free += 1

@@ -145,3 +145,39 @@ async def test_channels_following_one_repository_fetch_each_commit_once(tmp_path
         async with alone:
             await alone.commits_in_window("main", WINDOW)
         assert gh.count(DETAIL) == 12
+
+
+async def test_urgent_requests_pass_the_details_queued_and_have_a_reserve() -> None:
+    """Two slots (a reserve of one): while two detail requests hold them and a third waits, a
+    pull-request look-up (urgent) goes at once on the reserve, a second urgent one waits and
+    is let in before the queued detail when a slot frees."""
+    shared = GitHubShared(2)
+    order: list[str] = []
+    release = {name: asyncio.Event() for name in ("d1", "d2", "d3", "u1", "u2")}
+    started = {name: asyncio.Event() for name in release}
+
+    async def request(name: str, urgent: bool) -> None:
+        async with shared.slot(urgent):
+            order.append(name)
+            started[name].set()
+            await release[name].wait()
+
+    tasks = [asyncio.create_task(request("d1", False)), asyncio.create_task(request("d2", False))]
+    await started["d1"].wait()
+    await started["d2"].wait()
+    tasks.append(asyncio.create_task(request("d3", False)))
+    tasks.append(asyncio.create_task(request("u1", True)))
+    await started["u1"].wait()  # the reserve: no detail had to finish
+    tasks.append(asyncio.create_task(request("u2", True)))
+    await asyncio.sleep(0)  # let d3 and u2 queue (no timing: both are waiting on a slot)
+    assert order == ["d1", "d2", "u1"] and shared.in_flight == 3
+    release["d1"].set()
+    await started["u2"].wait()  # the urgent one before d3, queued earlier
+    assert order == ["d1", "d2", "u1", "u2"]
+    release["u1"].set()  # the reserve comes back to the reserve, not to d3
+    release["d2"].set()
+    await started["d3"].wait()
+    for event in release.values():
+        event.set()
+    await asyncio.gather(*tasks)
+    assert order == ["d1", "d2", "u1", "u2", "d3"] and shared.in_flight == 0
