@@ -129,14 +129,19 @@ async def test_a_404_or_403_on_pull_requests_leaves_a_complete_digest_and_counts
         gh.inject(r"/commits/[0-9a-f]{40}/pulls$", rate_limited(3600), rate_limited(3600))
         digest = await digest_of(gh, None)
     assert digest.stats.total == 7 and all(e.analysis is not None for e in digest.entries)
-    # #7's squash, #9's two commits, the rebased and the direct push: five without context.
-    assert digest.context_failures == 5
     by_sha = {e.commit.sha: e.commit for e in digest.entries}
     squash = by_sha[shas.squash].context
     assert squash is not None and squash.pr is not None and squash.pr.title is None
     assert squash.pr.number == 7  # the number the title gave is still shown
+    # #7's squash, #9's two commits, the rebased and the direct push: five without context.
+    # GitHub's 429 says the limit is spent for an hour, so every context request after it
+    # fails at once too: the docs commit's pull request is shown only when its request went
+    # first (commits stream in as their details arrive), and counted as failed otherwise.
     docs = by_sha[shas.docs].context
-    assert docs is not None and docs.pr is not None and docs.pr.title == "Explain the worker lock"
+    assert docs is not None and docs.pr is not None
+    got_docs = docs.pr.title == "Explain the worker lock"
+    assert digest.context_failures == (5 if got_docs else 6)
+    assert got_docs or docs.pr.title is None
 
 
 async def test_a_clone_reads_pull_request_numbers_and_fixes_from_messages(tmp_path: Path) -> None:

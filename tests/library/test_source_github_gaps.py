@@ -70,9 +70,9 @@ async def test_each_gap_is_marked_and_reported(tmp_path: Path) -> None:
 
     wide = commits[f"feat: {MAX_COMMIT_FILES + 500} files"]
     assert len(wide.files) == FILES_PER_PAGE and wide.files_incomplete
-    # One request per read (two reads): the first page only, marked incomplete, not paged
-    # through to GitHub's 3,000.
-    assert wide.files_unreadable is None and wide_requests == 2
+    # One request for both reads (a commit never changes: the second read shares the first's
+    # detail): the first page only, marked incomplete, not paged through to GitHub's 3,000.
+    assert wide.files_unreadable is None and wide_requests == 1
 
     table = {f.path: f for f in commits["fix: regenerate the table"].files}
     assert table["table.txt"].unreadable is Unreadable.TOO_LARGE
