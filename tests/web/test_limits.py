@@ -25,8 +25,8 @@ from bot.store.database import Store
 from bot.web.app import make_web_app
 from bot.web.limits import ConnectionGate, GuardedSite
 from tests.fakes.slack import FakeSlack, sign, slash_command_body
+from tests.waiting import HANG
 
-HANG = 60.0  # the only bound on wall time: a hang, not a slow machine, fails a test
 SECRET = "limits-signing-secret"
 
 
