@@ -75,7 +75,8 @@ def card_problems(card: Any) -> list[str]:
         out.append(f"{tags} tagged components, more than {MAX_TAGS}")
     if tables > MAX_TABLES:
         out.append(f"{tables} tables, more than {MAX_TABLES}")
-    size = len(json.dumps({"content": json.dumps(card, ensure_ascii=False)}).encode())
+    content = json.dumps(card, ensure_ascii=False)  # as lark-oapi sends it: UTF-8, not \u escapes
+    size = len(json.dumps({"content": content}, ensure_ascii=False).encode())
     if size > MAX_BODY_BYTES:
         out.append(f"the message body is {size} bytes, more than {MAX_BODY_BYTES}")
     return out
