@@ -48,8 +48,8 @@ for n in $(seq 1 "$runs"); do
   "$python" -m pytest -q -p randomly --randomly-seed="$seed" "$@" >"$logs/run-$n.log" 2>&1
   code=$?
   took=$(( $(date +%s) - started ))
-  # pytest's closing line: "== 1 failed, 1100 passed, 3 skipped in 612.34s (0:10:12) =="
-  closing=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$logs/run-$n.log" | tail -1)
+  # pytest's closing line: "1 failed, 1100 passed, 3 skipped in 612.34s (0:10:12)" (-q)
+  closing=$(grep -E '(passed|failed|error).* in [0-9.]+s' "$logs/run-$n.log" | tail -1)
   count() { grep -oE "[0-9]+ $1" <<<"$closing" | grep -oE '^[0-9]+' || echo 0; }
   line="run $n: $(count passed) passed, $(count failed) failed, $(count error) errors, $(count skipped) skipped; wall ${took} s; exit $code; --randomly-seed=$seed"
   echo "$line"

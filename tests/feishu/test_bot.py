@@ -74,6 +74,16 @@ class World:
         )
         return list(self.feishu.sent(CHAT))
 
+    async def card_reply(self, parent: str) -> Any:
+        """The bot's first card in reply to `parent` (a report file may reply to it as well)."""
+
+        def replies() -> list[Any]:
+            sent = self.feishu.sent(CHAT)
+            return [m for m in sent if m.parent_id == parent and m.msg_type == "interactive"]
+
+        await self.feishu.wait_for(lambda: bool(replies()), what=f"a card in reply to {parent}")
+        return replies()[0]
+
     async def top_cards(self) -> list[Any]:
         """The bot's top-level cards (digests), once there is one."""
 
@@ -177,12 +187,10 @@ async def test_subscribe_list_lookup_now_and_the_details_button(world: World) ->
         if b.get("tag") == "button" and b.get("behaviors")
     ]
     assert buttons and buttons[0]["action"] == "details"
-    before = len(world.feishu.sent(CHAT))
     action = world.feishu.card_action_event(buttons[0], message_id=digest_card.message_id)
     assert await world.send(action) == 200
-    after = await world.settle(before + 1)
-    assert after[-1].parent_id == digest_card.message_id
-    assert buttons[0]["sha"][:7] in dump(after[-1].card)
+    details = await world.card_reply(digest_card.message_id)
+    assert buttons[0]["sha"][:7] in dump(details.card)
 
 
 async def test_the_details_button_of_a_local_clone_finds_it_in_the_chat(world: World) -> None:
@@ -209,15 +217,13 @@ async def test_the_details_button_of_a_local_clone_finds_it_in_the_chat(world: W
         if b.get("tag") == "button" and b.get("behaviors")
     ]
     assert buttons and buttons[0]["repo"] == ""
-    before = len(world.feishu.sent(CHAT))
     assert (
         await world.send(world.feishu.card_action_event(buttons[0], message_id=card.message_id))
         == 200
     )
-    after = await world.settle(before + 1)
-    assert after[-1].parent_id == card.message_id and after[-1].msg_type == "interactive"
-    assert buttons[0]["sha"][:7] in dump(after[-1].card)
-    assert "was not found" not in dump(after[-1].card)
+    details = await world.card_reply(card.message_id)
+    assert buttons[0]["sha"][:7] in dump(details.card)
+    assert "was not found" not in dump(details.card)
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:
@@ -323,7 +329,6 @@ async def test_the_details_button_works_for_a_private_repository_the_chat_follow
         for b in _walk(cards[0].card)
         if b.get("tag") == "button" and b.get("behaviors")
     )
-    before = len(world.feishu.sent(CHAT))
     await world.send(world.feishu.card_action_event(button, message_id=cards[0].message_id))
-    after = await world.settle(before + 1)
-    assert "secret plan" in dump(after[-1].card)  # found: the chat follows it (same tenant)
+    details = await world.card_reply(cards[0].message_id)
+    assert "secret plan" in dump(details.card)  # found: the chat follows it (same tenant)
