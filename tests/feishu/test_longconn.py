@@ -107,6 +107,7 @@ def details_buttons(node: Any) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.e2e  # `digest serve` and lark-oapi: 39 s under load
 async def test_serve_answers_over_the_long_connection(world: World) -> None:
     feishu = world.feishu
     digest = await Digest.start(world.env(), world.tmp)
@@ -213,6 +214,7 @@ async def top_level_card(world: World) -> Message:
     return cards()[0]
 
 
+@pytest.mark.e2e  # `digest serve` start-up: 34 s under load
 async def test_a_refused_app_secret_is_one_line_and_a_non_zero_exit(world: World) -> None:
     digest = await Digest.start(world.env(FEISHU_APP_SECRET="not-the-secret"), world.tmp)
     try:

@@ -357,6 +357,7 @@ async def answers(slack: FakeSlack, count: int) -> None:
     await slack.wait_for(lambda: len(slack.responses) >= count, what=f"{count} answers")
 
 
+@pytest.mark.e2e  # `digest serve` at debug: 44 s under load
 async def test_serve_at_debug_keeps_secrets_out_of_the_log_and_the_chat(tmp_path: Path) -> None:
     repo = build_repo(tmp_path)
     async with (
