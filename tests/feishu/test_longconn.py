@@ -230,6 +230,7 @@ async def test_a_refused_app_secret_is_one_line_and_a_non_zero_exit(world: World
     assert not world.feishu.calls_to("ws.connect")
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 29 s under load
 async def test_the_http_callback_stays_beside_it_when_it_can_be_checked(world: World) -> None:
     feishu, port = world.feishu, free_port()
     assert feishu.encrypt_key is not None

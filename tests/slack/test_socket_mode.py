@@ -169,6 +169,7 @@ def shown(response: Response) -> str:
     return json.dumps(response.blocks, ensure_ascii=False) + (response.text or "")
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
     slack = world.slack
     env = world.env()
@@ -252,6 +253,7 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
     assert BOT_TOKEN not in digest.stderr and APP_TOKEN not in digest.stderr
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_an_operator_may_let_channels_follow_local_clones(world: World) -> None:
     """DIGEST_ALLOW_LOCAL_PATHS=true: the operator's choice to let chat users read clones on
     the server's disk; then a path works as owner/name does."""
@@ -282,6 +284,7 @@ async def test_an_operator_may_let_channels_follow_local_clones(world: World) ->
     assert rows == [("slack", CHANNEL, top)]
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_a_wrong_app_token_is_one_line_and_a_non_zero_exit(world: World) -> None:
     digest = await Digest.start(world.env(SLACK_APP_TOKEN="xapp-1-wrong"), world.tmp)
     try:
@@ -309,6 +312,7 @@ async def test_a_wrong_app_token_is_one_line_and_a_non_zero_exit(world: World) -
     assert not world.slack.calls_to("socket")
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_serve_without_slack_settings_names_them_and_exits_2(tmp_path: Path) -> None:
     env = {"DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/digest.db"}
     digest = await Digest.start(env, tmp_path)
