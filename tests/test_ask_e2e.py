@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.store.database import Store
 from digest.analysis.ask import QUESTION_START, Asker
 from digest.analysis.llm import LLMAnalyzer, LLMConfig
@@ -39,6 +41,7 @@ async def digest(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, 
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+@pytest.mark.e2e  # three `digest` processes: 40 s under load
 async def test_cli_ask_answers_from_the_diff_and_caches_the_answer(tmp_path: Path) -> None:
     repo = GitRepo.init(tmp_path / "r")
     sha = repo.commit(

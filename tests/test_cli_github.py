@@ -11,6 +11,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.github import FakeGitHub, rate_limited
 from tests.gitrepo import GitRepo
 
@@ -88,6 +90,7 @@ async def test_report_through_github_matches_git_log_and_the_request_bound(
         assert "<!here>" not in md
 
 
+@pytest.mark.e2e  # four `digest report` processes: 42 s under load
 async def test_private_repo_bad_token_and_rate_limit_are_one_sentence(tmp_path: Path) -> None:
     repo = build(tmp_path)
     async with FakeGitHub(token=TOKEN) as gh:

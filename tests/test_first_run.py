@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CEILING = 120  # seconds: only a hang reaches it
 OFFLINE_SENTENCE = "explains a commit without one."
@@ -117,6 +119,7 @@ def run(copy: Path, argv: list[str], env: dict[str, str], stdin: str = "") -> tu
     return done.stdout, done.stderr
 
 
+@pytest.mark.e2e  # a clone, an install and the README's commands as processes: 52 s under load
 def test_the_readme_quick_start_and_chat_on_a_clean_clone_offline(tmp_path: Path) -> None:
     copy = clean_copy(tmp_path)
     reuse_installed_packages(copy)

@@ -1,7 +1,9 @@
 """Reliability: replicas as separate processes on one real PostgreSQL, and replicas killed.
 
 Every post is counted at the fake chat platform; every (subscription, period) must be posted
-exactly once, whatever ran concurrently and wherever a process died.
+exactly once, whatever ran concurrently and wherever a process died. Documented end-to-end tests
+(`e2e`): each starts replica processes one after another (ten to twenty Python start-ups), over
+30 s on a loaded machine.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -27,6 +30,8 @@ CREATED = datetime(2026, 2, 5, 8, 0, tzinfo=UTC)
 FIRE = datetime(2026, 2, 5, 9, 0, tzinfo=UTC)
 REPOS = ("octo/alpha", "octo/beta", "octo/gamma")
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
 
 
 def build_repos(tmp_path: Path) -> dict[str, GitRepo]:

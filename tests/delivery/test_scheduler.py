@@ -3,7 +3,6 @@ PostgreSQL, a recording chat platform; the clock is the only thing injected."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from digest.sources.base import CommitSource
 from digest.sources.github import GitHubSource
 from tests.fakes.github import FakeGitHub
 from tests.scheduling import CHAN, DEFAULTS, REPO, TZ, CountingAnalyzer, at, kinds, sh, world
+from tests.waiting import until
 
 # Subscriptions in these tests are made on Wednesday 2026-02-04 at 10:00 (Shanghai), after
 # that day's 09:00: their first digest is Thursday's.
@@ -304,11 +304,10 @@ async def test_reconcile_follows_the_database(tmp_path: Path, database_url: str)
             # A local change: notify_changed reconciles without waiting for the tick.
             again = await w.subscribe()
             sched.notify_changed()
-            for _ in range(50):
-                if f"sub-{again.id}" in {j.id for j in sched.get_jobs()}:
-                    break
-                await asyncio.sleep(0.01)
-            assert f"sub-{again.id}" in {j.id for j in sched.get_jobs()}
+            await until(
+                lambda: f"sub-{again.id}" in {j.id for j in sched.get_jobs()},
+                what="the new subscription's job",
+            )
         finally:
             await sched.shutdown()
         assert w.poster.sent == []  # nothing was due at the injected time

@@ -14,6 +14,7 @@ from digest.models import AnalyzedCommit, Commit, Language
 from digest.service import assemble_digest
 from digest.window import window_between
 from tests.scheduling import LEASE, REPO, TZ, at, kinds, sh, world
+from tests.waiting import HANG, until_async
 
 MADE = sh(4, 10)
 
@@ -196,28 +197,31 @@ async def test_the_lease_is_kept_while_a_digest_is_built_and_a_lost_one_posts_no
         sched = w.scheduler(analyzer=analyzer, lease=lease)
         w.clock.now = sh(5, 9)
         running = asyncio.create_task(sched.run_once(sh(5, 9)))
-        await asyncio.wait_for(analyzer.entered.wait(), 5)
+        await asyncio.wait_for(analyzer.entered.wait(), HANG)
         w.clock.now += timedelta(minutes=10)  # far past the first lease...
-        for _ in range(250):  # ...but the keeper extends it (every 100 ms)
+
+        async def extended() -> bool:  # ...but the keeper extends it (every 100 ms)
             (run,) = await w.store.runs(sub.id)
-            if run.lease_until > w.clock.now:
-                break
-            await asyncio.sleep(0.02)
+            return run.lease_until > w.clock.now
+
+        await until_async(extended, what="the lease extended past the clock")
         assert await other.claim_run(sub.id, "2026-02-05", "r2", lease) is None
         analyzer.gate.set()
-        assert kinds(await asyncio.wait_for(running, 5)) == [("2026-02-05", "posted")]
+        assert kinds(await asyncio.wait_for(running, HANG)) == [("2026-02-05", "posted")]
 
         later = w.commit("feat: later", sh(5, 12))
+        # A lease whose heartbeat (a third of it, in real time) never comes while the test runs,
+        # however slow the machine: the other replica takes the run over before any renewal.
+        long = timedelta(hours=1)
         analyzer = GatedAnalyzer()
-        sched = w.scheduler(analyzer=analyzer, lease=lease)
+        sched = w.scheduler(analyzer=analyzer, lease=long)
         w.clock.now = sh(6, 9)
         running = asyncio.create_task(sched.run_once(sh(6, 9)))
-        await asyncio.wait_for(analyzer.entered.wait(), 5)
-        w.clock.now += timedelta(minutes=10)
-        stolen = await other.claim_run(sub.id, "2026-02-06", "r2", lease)  # before a renewal
+        await asyncio.wait_for(analyzer.entered.wait(), HANG)
+        w.clock.now += 2 * long + timedelta(minutes=1)
+        stolen = await other.claim_run(sub.id, "2026-02-06", "r2", long)
         assert stolen is not None and stolen.taken_over
-        await asyncio.sleep(0.15)  # the keeper notices (else marking the post would)
-        analyzer.gate.set()
-        outcomes = await asyncio.wait_for(running, 5)
+        analyzer.gate.set()  # the check before the post finds the lease gone: nothing is posted
+        outcomes = await asyncio.wait_for(running, HANG)
         assert [(o.outcome, o.detail) for o in outcomes] == [(Outcome.NOT_CLAIMED, "lease lost")]
         assert len(w.poster.sent) == 1 and later not in w.poster.sent[0].shas

@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.delivery.parts import Part, PartKind
 from bot.delivery.poster import Post as DigestPost
 from bot.store.records import Target
+from tests.waiting import HANG
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class ChatPoster:
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=HANG) as response:
             return json.loads(response.read())
 
     def parts(self, post: DigestPost) -> list[Part]:

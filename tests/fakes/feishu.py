@@ -70,6 +70,9 @@ from Crypto.Cipher import AES  # pycryptodome, which lark-oapi requires
 from Crypto.Util.Padding import pad, unpad
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame  # type: ignore[import-untyped]
 
+from tests.cardkit import card_problems
+from tests.waiting import HANG, until
+
 # ---- limits and codes ------------------------------------------------------------------------
 # From Feishu's documentation of im/v1/messages create and reply ("文本消息请求体最大不能超过
 # 150 KB; 卡片及富文本消息请求体最大不能超过 30 KB" -> 230025, HTTP 400), im/v1/files (30 MB,
@@ -308,12 +311,17 @@ class FakeFeishu:
         ws_reconnect_count: int = -1,  # -1: forever
         ws_reconnect_interval: int = 120,
         ws_reconnect_nonce: int = 30,  # the first reconnect waits a random 0..nonce seconds
+        check_cards: bool = True,  # refuse (and fail the test at exit) a card breaking cardkit
     ) -> None:
         self.app_id, self.app_secret, self.tenant_key = app_id, app_secret, tenant_key
         self.verification_token, self.encrypt_key = verification_token, encrypt_key
         self.bot_name, self.bot_open_id = bot_name, bot_open_id
         self.limits = {**LIMITS, "post": card_limit, "interactive": card_limit, "text": text_limit}
         self.max_card_tables, self.clock = max_card_tables, clock
+        # Every card posted is held to the card JSON 2.0 rules we rely on (tests/cardkit.py); the
+        # fake's own tests post other cards on purpose and turn this off.
+        self.check_cards = check_cards
+        self.card_rule_breaks: list[list[str]] = []
         self._lock = threading.RLock()  # the server thread and the test's thread share the records
         self.chats: dict[str, Chat] = {}
         for chat_id, name in (chats or {DEFAULT_CHAT: "digest"}).items():
@@ -494,6 +502,7 @@ class FakeFeishu:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self._assert_cards_kept_the_rules()
 
     async def __aenter__(self) -> Self:
         await asyncio.to_thread(self.start)
@@ -501,6 +510,12 @@ class FakeFeishu:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.stop)
+        self._assert_cards_kept_the_rules()
+
+    def _assert_cards_kept_the_rules(self) -> None:
+        """A card refused for breaking our rules fails the test even where the bot went on."""
+        if self.card_rule_breaks:
+            raise AssertionError(f"cards breaking tests/cardkit.py: {self.card_rule_breaks}")
 
     def start(self) -> None:
         if self._thread is not None:
@@ -510,7 +525,7 @@ class FakeFeishu:
             target=self._serve, args=(ready, failed), name="fake-feishu", daemon=True
         )
         self._thread.start()
-        if not ready.wait(10) or failed:
+        if not ready.wait(HANG) or failed:
             self._thread = None
             raise RuntimeError("the fake Feishu did not start") from (failed[0] if failed else None)
 
@@ -725,29 +740,28 @@ class FakeFeishu:
         with self._lock:
             return list(self._ws)
 
-    async def wait_ws_connected(self, count: int = 1, *, within: float = 10.0) -> str:
+    async def wait_ws_connected(self, count: int = 1, *, within: float = HANG) -> str:
         """Wait until `count` websockets have been opened in all; the newest open one's id."""
-        deadline = time.monotonic() + within
-        while self.ws_opened < count or not self._ws:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.ws_opened} long connections opened, not {count}")
-            await asyncio.sleep(0.01)
+        await until(
+            lambda: self.ws_opened >= count and bool(self._ws),
+            what=f"{count} long connections opened",
+            within=within,
+        )
         return self.ws_connections[-1]
 
-    async def wait_ws_disconnected(self, *, within: float = 10.0) -> None:
-        deadline = time.monotonic() + within
-        while self._ws:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self._ws)} long connections still open")
-            await asyncio.sleep(0.01)
+    async def wait_ws_disconnected(self, *, within: float = HANG) -> None:
+        await until(lambda: not self._ws, what="every long connection closed", within=within)
 
-    async def wait_ws_ping(self, count: int = 1, *, within: float = 10.0) -> WsPing:
-        deadline = time.monotonic() + within
-        while len(self.ws_pings) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self.ws_pings)} pings, not {count}")
-            await asyncio.sleep(0.01)
+    async def wait_ws_ping(self, count: int = 1, *, within: float = HANG) -> WsPing:
+        await until(lambda: len(self.ws_pings) >= count, what=f"{count} pings", within=within)
         return self.ws_pings[count - 1]
+
+    async def wait_for(
+        self, predicate: Callable[[], object], *, within: float = HANG, what: str = "it"
+    ) -> None:
+        """Wait until `predicate()` holds of what this fake recorded (it serves on a thread of
+        its own, so this checks every 10 ms); TimeoutError after `within` seconds."""
+        await until(predicate, what=what, within=within)
 
     async def push_event(
         self,
@@ -769,17 +783,18 @@ class FakeFeishu:
         frames (the documented way); kind="card" sends the frame type lark-oapi 1.7.5 drops."""
         return await self.push_event(event, kind=kind, connection=connection)
 
-    async def wait_ws_response(self, message_id: str, *, within: float = 10.0) -> WsResponse:
+    async def wait_ws_response(self, message_id: str, *, within: float = HANG) -> WsResponse:
         """The client's response frame to a push; TimeoutError after `within` seconds."""
-        deadline = time.monotonic() + within
-        while True:
+
+        def found() -> WsResponse | None:
             with self._lock:
-                found = next((r for r in self.ws_responses if r.message_id == message_id), None)
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no response frame to {message_id} in {within} s")
-            await asyncio.sleep(0.005)
+                return next((r for r in self.ws_responses if r.message_id == message_id), None)
+
+        what = f"the response frame to {message_id}"
+        await until(lambda: found() is not None, what=what, within=within, every=0.005)
+        response = found()
+        assert response is not None
+        return response
 
     async def disconnect_ws(self, connection: str | None = None, code: int = 1001) -> None:
         """Close a long connection from Feishu's side; lark's client reconnects by itself."""
@@ -993,6 +1008,11 @@ class FakeFeishu:
             problem = card_problem(parsed, self.max_card_tables)
             if problem is not None:
                 raise FeishuError(230099, problem)
+            broken = card_problems(parsed) if self.check_cards else []
+            if broken:
+                with self._lock:
+                    self.card_rule_breaks.append(broken)
+                raise FeishuError(230099, _card_ext(200621, PARSE_ERR, "; ".join(broken)[:1000]))
         elif not _shaped(msg_type, parsed):
             raise FeishuError(230001, "invalid message content")
         elif msg_type in ("file", "audio", "media"):

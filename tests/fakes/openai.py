@@ -153,6 +153,7 @@ class FakeOpenAI:
         context_window: int | None = None,
         max_body_bytes: int = 64 * 1024**2,
         profile: Profile | None = None,
+        hold: int = 0,
     ) -> None:
         """`api_key=None` accepts any key and `models=None` any model (as Ollama does);
         `json_schema=False` (and `json_object=False`) answer such requests with a 400 as
@@ -179,6 +180,10 @@ class FakeOpenAI:
         self.completion_tokens_served = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        # Every request waits, before it is answered, until `hold` requests have been in flight
+        # at once: a test of concurrency waits for the event, never on the answers' latency.
+        self.hold = hold
+        self._flight = asyncio.Condition()
         self._rng = random.Random(seed)
         self._script: deque[Scripted] = deque()
         self._ids = itertools.count(1)
@@ -219,7 +224,9 @@ class FakeOpenAI:
         self._port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        self._stopping.set()  # ends every latency, slow and hang wait
+        self._stopping.set()  # ends every latency, slow, hang and hold wait
+        async with self._flight:
+            self._flight.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -259,6 +266,11 @@ class FakeOpenAI:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         record: RecordedRequest | None = None
         try:
+            async with self._flight:
+                self._flight.notify_all()
+                await self._flight.wait_for(
+                    lambda: self.max_in_flight >= self.hold or self._stopping.is_set()
+                )
             record, too_large = await self._record(request, received_at)
             _CURRENT.set(record)  # the handler runs in this task
             if too_large:

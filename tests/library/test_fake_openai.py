@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from digest.models import Analysis
 from tests.fakes.openai import Answer, FakeOpenAI, Fault, instance_of, misfit_json
+from tests.waiting import HANG, until
 
 MODEL = "gpt-4o-mini"
 JSON_MESSAGES: list[ChatCompletionMessageParam] = [
@@ -247,12 +248,9 @@ async def test_hang_ends_in_a_client_timeout(fake: FakeOpenAI) -> None:
     fake.script(Fault.hang())
     async with client_for(fake, timeout=0.5) as client:
         with pytest.raises(openai.APITimeoutError):
-            await asyncio.wait_for(ask(client), 5)
-    for _ in range(50):  # the server sees the client go away
-        if fake.in_flight == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert fake.in_flight == 0 and fake.chat_requests[0].status == 499
+            await asyncio.wait_for(ask(client), HANG)
+    await until(lambda: fake.in_flight == 0, what="the server to see the client go away")
+    assert fake.chat_requests[0].status == 499
 
 
 async def test_stopping_the_server_ends_a_hang() -> None:
@@ -261,14 +259,14 @@ async def test_stopping_the_server_ends_a_hang() -> None:
     fake.script(Fault.hang())
     async with client_for(fake) as client:
         request = asyncio.create_task(ask(client))
-        await asyncio.wait_for(fake.wait_for_requests(1), 5)
-        await asyncio.wait_for(fake.stop(), 5)
+        await asyncio.wait_for(fake.wait_for_requests(1), HANG)
+        await asyncio.wait_for(fake.stop(), HANG)
         with pytest.raises(openai.APIError):
-            await asyncio.wait_for(request, 5)
+            await asyncio.wait_for(request, HANG)
 
 
 async def test_max_in_flight_counts_concurrent_requests() -> None:
-    async with FakeOpenAI(latency=0.2) as fake, client_for(fake) as client:
+    async with FakeOpenAI(latency=0.2, hold=8) as fake, client_for(fake) as client:
         await asyncio.gather(*(ask(client) for _ in range(8)))
         assert fake.max_in_flight == 8
         await ask(client)

@@ -213,8 +213,11 @@ async def test_a_hanging_endpoint_times_out_into_a_fallback() -> None:
 async def test_concurrency_is_bounded() -> None:
     async with FakeOpenAI(api_key=None, latency=0.2, responder=lambda _: answer_json()) as fake:
         llm = analyzer(fake)
+        first = await llm.analyze(commit(0), "zh")  # the first call goes alone
+        fake.hold = 4  # then each answer waits until four are in flight: no timing decides it
         results = await analyse_all(llm, [commit(n) for n in range(1, 17)], "zh", concurrency=4)
         await llm.aclose()
+    assert first.status == AnalysisStatus.OK
     assert all(r.status == AnalysisStatus.OK for r in results)
     assert fake.max_in_flight == 4
     assert [r.commit.sha for r in results] == [commit(n).sha for n in range(1, 17)]

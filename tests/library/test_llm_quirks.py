@@ -73,6 +73,7 @@ async def test_a_refused_json_schema_retries_every_request_in_flight() -> None:
         model = llm(fake.url, json_mode="json_schema")
         # The first contact is a question (no JSON mode): the analyses then go out together.
         await model.complete_text([{"role": "user", "content": "Hi?"}], "en")
+        fake.hold = 6  # each refused only once all six are in flight: no answer overtakes one
         results = await analyse_all(model, [commit(n) for n in range(1, 7)], "en", concurrency=6)
         later = await model.analyze(commit(7), "en")
         await model.aclose()

@@ -6,13 +6,13 @@ arrive at the response_url; the subscription lands in the SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import sqlite3
 import sys
-import time
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,14 +29,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes.github import FakeGitHub
 from tests.fakes.slack import Envelope, FakeSlack, Response
 from tests.gitrepo import GitRepo
+from tests.waiting import HANG, until
 
 BOT_TOKEN = "xoxb-" + "1234567890-" * 3 + "socket"
 APP_TOKEN = "xapp-1-A0FAKE-1234567890-" + "ab" * 32
 CHANNEL = "C0GENERAL"
 SH = timezone(timedelta(hours=8))
 ACK_BUDGET = 3.0  # what Slack gives an app before the user sees a timeout (reported, not asserted)
-HANG_GUARD = 10.0  # the only bound on wall time: a hang, not a slow machine, fails the test
-EXIT_GUARD = 60.0  # a process start included (seconds under load): the same, for a whole run
 ACTIVE = ("<!channel>", "<!here>", "<@U123>")
 
 
@@ -47,6 +46,7 @@ class Digest:
         self.proc = proc
         self.out: list[str] = []
         self.err: list[str] = []
+        self.changed = asyncio.Condition()  # notified at every line read and at the end
         assert proc.stdout is not None and proc.stderr is not None
         self._pumps = [
             asyncio.create_task(self._pump(proc.stdout, self.out)),
@@ -63,10 +63,13 @@ class Digest:
         )  # fmt: skip
         return cls(proc)
 
-    @staticmethod
-    async def _pump(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    async def _pump(self, stream: asyncio.StreamReader, lines: list[str]) -> None:
         async for line in stream:
             lines.append(line.decode(errors="replace"))
+            async with self.changed:
+                self.changed.notify_all()
+        async with self.changed:
+            self.changed.notify_all()
 
     @property
     def stdout(self) -> str:
@@ -76,15 +79,20 @@ class Digest:
     def stderr(self) -> str:
         return "".join(self.err)
 
-    async def line_starting(self, prefix: str, within: float) -> str:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            found = next((line for line in self.out if line.startswith(prefix)), None)
-            if found is not None:
-                return found
-            if self.proc.returncode is not None:
-                break
-            await asyncio.sleep(0.02)
+    async def line_starting(self, prefix: str, within: float = HANG) -> str:
+        """The first stdout line starting with `prefix`, as soon as it is written."""
+
+        def found() -> str | None:
+            return next((line for line in self.out if line.startswith(prefix)), None)
+
+        def over() -> bool:  # the line came, or stdout ended without it
+            return found() is not None or self._pumps[0].done()
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within), self.changed:
+                await self.changed.wait_for(over)
+        if (line := found()) is not None:
+            return line
         raise AssertionError(
             f"no {prefix!r} line (exit {self.proc.returncode}); stdout: {self.stdout!r}; "
             f"stderr: {self.stderr[-2000:]!r}"
@@ -143,32 +151,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def response_to(slack: FakeSlack, envelope: Envelope, within: float = HANG_GUARD) -> Response:
+async def response_to(slack: FakeSlack, envelope: Envelope) -> Response:
     """The first answer that arrived at the envelope's response_url."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for response in slack.responses:
-            if response.url_id == envelope.response_url_id:
-                return response
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no answer at the response_url of {envelope.payload.get('text')!r}")
+
+    def found() -> Response | None:
+        url_id = envelope.response_url_id
+        return next((r for r in slack.responses if r.url_id == url_id), None)
+
+    what = f"an answer at the response_url of {envelope.payload.get('text')!r}"
+    await slack.wait_for(lambda: found() is not None, what=what)
+    response = found()
+    assert response is not None
+    return response
 
 
 def shown(response: Response) -> str:
     return json.dumps(response.blocks, ensure_ascii=False) + (response.text or "")
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
     slack = world.slack
     env = world.env()
     digest = await Digest.start(env, world.tmp)
     try:
-        ready = await digest.line_starting("digest serve:", within=30)
+        ready = await digest.line_starting("digest serve:")
         assert "Socket Mode" in ready
-        connection = await slack.wait_connected(within=HANG_GUARD)
+        connection = await slack.wait_connected()
         assert slack.calls_to("apps.connections.open")[0].auth_ok
         assert slack.calls_to("socket.hello")[0].params["connection"] == connection
-        assert await slack.ping_socket(within=HANG_GUARD) < HANG_GUARD  # Slack's pings answered
+        assert await slack.ping_socket() < HANG  # Slack's pings answered
 
         sha = world.repo.git("rev-parse", "HEAD")
         script = [  # text, what the ack says, how the answer is shown, what it says
@@ -188,7 +200,7 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
         latencies: dict[str, float] = {}
         for text, ack_says, kind, answer_says in script:
             sent = await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE")
-            envelope = await slack.wait_ack(sent, within=HANG_GUARD)
+            envelope = await slack.wait_ack(sent)
             assert envelope.latency is not None
             latencies[text] = envelope.latency
             assert envelope.ack is not None and ack_says in str(envelope.ack.get("text"))
@@ -230,36 +242,37 @@ async def test_serve_answers_commands_over_socket_mode(world: World) -> None:
         assert 'digest_commands_total{kind="invalid",platform="slack"}' in exposition
 
         digest.proc.send_signal(signal.SIGTERM)
-        code = await digest.finish(within=HANG_GUARD)
+        code = await digest.finish(within=HANG)
     finally:
         await digest.kill()
     assert code == 0, digest.stderr
     assert "Traceback" not in digest.stderr + digest.stdout
-    await slack.wait_disconnected(within=HANG_GUARD)
+    await slack.wait_disconnected()
     (closed,) = slack.calls_to("socket.closed")
     assert closed.params == {"connection": connection, "code": 1000}  # closed by the bot, cleanly
     assert BOT_TOKEN not in digest.stderr and APP_TOKEN not in digest.stderr
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_an_operator_may_let_channels_follow_local_clones(world: World) -> None:
     """DIGEST_ALLOW_LOCAL_PATHS=true: the operator's choice to let chat users read clones on
     the server's disk; then a path works as owner/name does."""
     slack = world.slack
     digest = await Digest.start(world.env(DIGEST_ALLOW_LOCAL_PATHS="true"), world.tmp)
     try:
-        await digest.line_starting("digest serve:", within=30)
-        await slack.wait_connected(within=HANG_GUARD)
+        await digest.line_starting("digest serve:")
+        await slack.wait_connected()
         top = str(world.repo.path.resolve())
         sha = world.repo.git("rev-parse", "HEAD")
         answers = []
         for text in ("subscribe ./demo", sha[:9]):
             sent = await slack.send_slash_command(text, channel_id=CHANNEL, user_id="U0ALICE")
-            answers.append(await response_to(slack, await slack.wait_ack(sent, within=HANG_GUARD)))
+            answers.append(await response_to(slack, await slack.wait_ack(sent)))
         assert answers[0].response_type == "in_channel", answers[0].body
         assert f"Subscribed this channel to demo ({top})" in shown(answers[0])
         assert answers[1].response_type == "in_channel" and sha[:7] in shown(answers[1])
         digest.proc.send_signal(signal.SIGTERM)
-        code = await digest.finish(within=HANG_GUARD)
+        code = await digest.finish(within=HANG)
     finally:
         await digest.kill()
     assert code == 0, digest.stderr
@@ -271,19 +284,20 @@ async def test_an_operator_may_let_channels_follow_local_clones(world: World) ->
     assert rows == [("slack", CHANNEL, top)]
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_a_wrong_app_token_is_one_line_and_a_non_zero_exit(world: World) -> None:
     digest = await Digest.start(world.env(SLACK_APP_TOKEN="xapp-1-wrong"), world.tmp)
     try:
         # It exits by itself (slack_sdk alone would retry a refused app token forever); the
         # ceiling is for a hang only: starting takes seconds on a loaded machine (lark-oapi).
-        code = await digest.finish(within=EXIT_GUARD)
+        code = await digest.finish(within=HANG)
         if code is None:
             digest.proc.send_signal(signal.SIGTERM)
-            after_term = await digest.finish(within=2)
+            after_term = await digest.finish(within=HANG)
             await digest.kill()
             opens = [c.error for c in world.slack.calls_to("apps.connections.open")]
             pytest.fail(
-                f"digest serve was still running {EXIT_GUARD} s after start (SIGTERM then: "
+                f"digest serve was still running {HANG} s after start (SIGTERM then: "
                 f"{'ignored' if after_term is None else after_term}); apps.connections.open "
                 f"answered {opens}; stderr had {digest.stderr.count('Traceback')} tracebacks "
                 f"in {len(digest.err)} lines"
@@ -298,11 +312,12 @@ async def test_a_wrong_app_token_is_one_line_and_a_non_zero_exit(world: World) -
     assert not world.slack.calls_to("socket")
 
 
+@pytest.mark.e2e  # `digest serve` as a process: 30 s under load
 async def test_serve_without_slack_settings_names_them_and_exits_2(tmp_path: Path) -> None:
     env = {"DIGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/digest.db"}
     digest = await Digest.start(env, tmp_path)
     try:
-        code = await digest.finish(within=30)
+        code = await digest.finish(within=HANG)
     finally:
         await digest.kill()
     assert code == 2
@@ -340,13 +355,13 @@ async def test_fake_socket_mode_tokens_protocol_and_reconnect() -> None:
         assert url.startswith("ws://127.0.0.1:") and "/socket/" in url
 
         async with aiohttp.ClientSession() as http, http.ws_connect(url, autoping=False) as ws:
-            hello = await ws.receive_json(timeout=5)
+            hello = await ws.receive_json(timeout=HANG)
             assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0FAKE"
             connection = await slack.wait_connected()
             with pytest.raises(aiohttp.WSServerHandshakeError):  # a URL serves one connection
                 await http.ws_connect(url)
             sent = await slack.send_slash_command("list", user_id="U0ALICE")
-            envelope = await ws.receive_json(timeout=5)
+            envelope = await ws.receive_json(timeout=HANG)
             assert envelope["envelope_id"] == sent and envelope["type"] == "slash_commands"
             assert envelope["accepts_response_payload"] is True
             payload = envelope["payload"]
@@ -360,16 +375,13 @@ async def test_fake_socket_mode_tokens_protocol_and_reconnect() -> None:
             await ws.send_json({"envelope_id": sent})  # a second ack for the same envelope
             await ws.send_json({"envelope_id": "nope"})
             await ws.ping(b"sdk-ping-pong:1")
-            assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.PONG
-            for _ in range(100):
-                if len(slack.calls_to("socket.ack")) == 3:
-                    break
-                await asyncio.sleep(0.01)
+            assert (await ws.receive(timeout=HANG)).type == aiohttp.WSMsgType.PONG
+            await until(lambda: len(slack.calls_to("socket.ack")) >= 3, what="three acks")
             assert [c.error for c in slack.calls_to("socket.ack")] == [
                 None, "duplicate_ack", "unknown_envelope",
             ]  # fmt: skip
             assert slack.calls_to("socket.ping")[0].params["data"] == "sdk-ping-pong:1"
-            closing = asyncio.create_task(ws.receive(timeout=5))  # the client reads on
+            closing = asyncio.create_task(ws.receive(timeout=HANG))  # the client reads on
             await slack.stop()  # closes with 1001 and waits for the client's close frame
             assert (await closing).type == aiohttp.WSMsgType.CLOSE
             assert ws.close_code == 1001
@@ -390,10 +402,10 @@ async def test_fake_socket_mode_tokens_protocol_and_reconnect() -> None:
         try:
             first = await slack.wait_connected()
             await slack.disconnect_socket(first)
-            for _ in range(500):
-                if slack.sockets_opened == 2 and len(slack.connections) == 1:
-                    break
-                await asyncio.sleep(0.01)
+            await until(
+                lambda: slack.sockets_opened == 2 and len(slack.connections) == 1,
+                what="the SDK on its new connection, the old one closed",
+            )
             (second,) = slack.connections  # a new connection; the SDK closed the old one
             assert second != first and slack.sockets_opened == 2
             bare = await slack.wait_ack(await slack.send_slash_command("help"))

@@ -23,6 +23,7 @@ from digest.models import (
     Language,
     Unreadable,
 )
+from tests.waiting import HANG
 
 WHEN = datetime(2026, 2, 5, tzinfo=UTC)
 
@@ -217,7 +218,7 @@ async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None
         assert await store.claim_analysis(c.repo, c.sha, key, "dead", timedelta(seconds=0.3))
         inner = CountingAnalyzer()
         cached = CachedAnalyzer(inner, store, poll=0.05)
-        result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=10)
+        result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=HANG)
         assert result.status == AnalysisStatus.OK and inner.calls == 1
         # Released after use: the next one claims at once.
         assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))

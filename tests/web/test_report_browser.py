@@ -24,6 +24,7 @@ import aiohttp
 import pytest
 
 from bot.delivery.links import sign_report_path
+from tests.waiting import HANG
 from tests.web.test_report_page import HOSTILE_TITLE, KEY, PAGE, SECRET, report_site
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,7 +84,7 @@ class DevTools:
         future = asyncio.get_running_loop().create_future()
         self._waiting[self._next] = future
         await self.ws.send_str(json.dumps({"id": self._next, "method": method, "params": params}))
-        answer = await asyncio.wait_for(future, 30)
+        answer = await asyncio.wait_for(future, HANG)
         assert "error" not in answer, answer
         result: dict[str, Any] = answer["result"]
         return result
@@ -94,8 +95,8 @@ class DevTools:
         return result["result"].get("value")
 
     async def wait_for(self, method: str) -> dict[str, Any]:
-        """The first event `method` not yet waited for (within 30 s)."""
-        async with asyncio.timeout(30):
+        """The first event `method` not yet waited for (a hang fails at the ceiling)."""
+        async with asyncio.timeout(HANG):
             while True:
                 for event in self.events:
                     if event.get("method") == method and not event.get("seen"):
@@ -130,7 +131,7 @@ async def browser(binary: Path, profile: Path) -> AsyncIterator[str]:
     drain: asyncio.Task[None] | None = None
     try:
         # "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/<id>"
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(HANG):
             while True:
                 line = (await process.stdout.readline()).decode("utf-8", "replace")
                 assert line, "chromium exited:\n" + "".join(lines)

@@ -43,6 +43,8 @@ def _container(
     """The scope of line i: (qualified name, public, kind) of the nearest definition above it
     with less indentation, else git's hunk header when it names one."""
     indent = lines[i].indent
+    if indent == 0:  # nothing is less indented: no scan (a long flat hunk stays linear)
+        return None
     for j in range(i - 1, -1, -1):
         ln = lines[j]
         if ln.blank or ln.indent >= indent:
