@@ -10,19 +10,14 @@ from typing import Any
 from bot.chat.replies import Reply, ReplyKind
 from digest.models import (
     AffectedArea,
-    AnalysisStatus,
     Digest,
-    FoldedCommit,
-    FoldReason,
     Importance,
     Insights,
     RepoRef,
-    Risk,
 )
 from tests.digests import (
     BIDI_AND_ZERO_WIDTH,
-    REPO,
-    make_commit,
+    hostile_digest,
     make_digest,
     make_entry,
     make_folded,
@@ -62,30 +57,7 @@ def _many(n: int, summary: str | None = None) -> Digest:
 
 
 def _hostile() -> Digest:
-    analysis: dict[str, Any] = {
-        "importance_reason": HOSTILE,
-        "summary": HOSTILE + "\n" + HOSTILE,
-        "affected_areas": (AffectedArea(path_or_module=HOSTILE, note=HOSTILE),),
-        "insights": Insights(architecture=HOSTILE, performance=HOSTILE, security=HOSTILE),
-        "risks": (Risk(risk=HOSTILE, severity=Importance.HIGH),),
-        "recommendations": (HOSTILE,),
-        "breaking_change": True,
-        "security_relevant": True,
-    }
-    message = f"fix: {HOSTILE} (#77)\n\nbody {HOSTILE}"
-    high = make_entry("h", Importance.HIGH, message=message, author=HOSTILE, **analysis)
-    fallback = make_entry("f", Importance.MEDIUM, message=message, author=HOSTILE, **analysis)
-    fallback = fallback.model_copy(
-        update={"status": AnalysisStatus.FALLBACK, "error": HOSTILE, "analyzer": HOSTILE}
-    )
-    failed = make_entry("x", None, message=message, author=HOSTILE)
-    failed = failed.model_copy(update={"error": HOSTILE})
-    folded = FoldedCommit(
-        commit=make_commit("d", f"chore: {HOSTILE}", author=HOSTILE), reason=FoldReason.BOT
-    )
-    repo = RepoRef(full_name="evil/<!channel>", web_url=REPO.web_url)
-    digest = make_digest([high, fallback, failed], [folded])
-    return digest.model_copy(update={"repo": repo, "overview": HOSTILE})
+    return hostile_digest(HOSTILE, security_insight=True)
 
 
 def _huge_analysis() -> Digest:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from digest.models import (
+    AffectedArea,
     Analysis,
     AnalysisStatus,
     AnalyzedCommit,
@@ -20,8 +21,10 @@ from digest.models import (
     FoldedCommit,
     FoldReason,
     Importance,
+    Insights,
     Language,
     RepoRef,
+    Risk,
     Unreadable,
     Window,
 )
@@ -155,3 +158,44 @@ def unreadable_digest(language: Language) -> Digest:
     )
     digest = make_digest([entry], language=language)
     return digest.model_copy(update={"shallow_before": START - timedelta(hours=1)})
+
+
+def hostile_digest(
+    text: str,
+    *,
+    lines: str | None = None,
+    repo_name: str = "evil/<!channel>",
+    language: Language = "zh",
+    security_insight: bool = False,
+) -> Digest:
+    """A day whose every text field is `text` (commit titles, authors, analyses, errors, the
+    analyzer, the repository's name, the overview): a high entry, a fallback, a failure and a
+    folded bot commit. `lines` (default `text`) stands in the multi-line fields."""
+    many = text if lines is None else lines
+    insights = Insights(architecture=many, performance=text)
+    if security_insight:
+        insights = insights.model_copy(update={"security": text})
+    analysis: dict[str, Any] = {
+        "importance_reason": text,
+        "summary": text + "\n" + many,
+        "affected_areas": (AffectedArea(path_or_module=text, note=many),),
+        "insights": insights,
+        "risks": (Risk(risk=many, severity=Importance.HIGH),),
+        "recommendations": (many,),
+        "breaking_change": True,
+        "security_relevant": True,
+    }
+    message = f"fix: {text} (#77)\n\nbody {text}"
+    high = make_entry("h", Importance.HIGH, message=message, author=text, **analysis)
+    fallback = make_entry("f", Importance.MEDIUM, message=message, author=text, **analysis)
+    fallback = fallback.model_copy(
+        update={"status": AnalysisStatus.FALLBACK, "error": text, "analyzer": text}
+    )
+    failed = make_entry("x", None, message=message, author=text)
+    failed = failed.model_copy(update={"error": text})
+    folded = FoldedCommit(
+        commit=make_commit("d", f"chore: {text}", author=text), reason=FoldReason.BOT
+    )
+    repo = RepoRef(full_name=repo_name, web_url=REPO.web_url)
+    digest = make_digest([high, fallback, failed], [folded], language=language)
+    return digest.model_copy(update={"repo": repo, "overview": many})

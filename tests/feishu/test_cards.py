@@ -37,7 +37,6 @@ from digest.models import (
     ChangeType,
     Coverage,
     Digest,
-    FoldedCommit,
     FoldReason,
     Importance,
     Insights,
@@ -49,8 +48,7 @@ from digest.render.clean import clean
 from digest.render.i18n import EN, ZH, labels, stats_sentence
 from tests.digests import (
     BIDI_AND_ZERO_WIDTH,
-    REPO,
-    make_commit,
+    hostile_digest,
     make_digest,
     make_entry,
     make_folded,
@@ -593,30 +591,9 @@ ATTACK_LINES = "\n".join([*ATTACK_BLOCKS, *ATTACKS])
 
 
 def attack_digest(language: Language = "zh") -> Digest:
-    analysis: dict[str, Any] = {
-        "importance_reason": ATTACK,
-        "summary": ATTACK + "\n" + ATTACK_LINES,
-        "affected_areas": (AffectedArea(path_or_module=ATTACK, note=ATTACK_LINES),),
-        "insights": Insights(architecture=ATTACK_LINES, performance=ATTACK),
-        "risks": (Risk(risk=ATTACK_LINES, severity=Importance.HIGH),),
-        "recommendations": (ATTACK_LINES,),
-        "breaking_change": True,
-        "security_relevant": True,
-    }
-    message = f"fix: {ATTACK} (#77)\n\nbody {ATTACK}"
-    high = make_entry("h", Importance.HIGH, message=message, author=ATTACK, **analysis)
-    fallback = make_entry("f", Importance.MEDIUM, message=message, author=ATTACK, **analysis)
-    fallback = fallback.model_copy(
-        update={"status": AnalysisStatus.FALLBACK, "error": ATTACK, "analyzer": ATTACK}
+    return hostile_digest(
+        ATTACK, lines=ATTACK_LINES, repo_name="evil/<at id=all></at>", language=language
     )
-    failed = make_entry("x", None, message=message, author=ATTACK)
-    failed = failed.model_copy(update={"error": ATTACK})
-    folded = FoldedCommit(
-        commit=make_commit("d", f"chore: {ATTACK}", author=ATTACK), reason=FoldReason.BOT
-    )
-    repo = RepoRef(full_name="evil/<at id=all></at>", web_url=REPO.web_url)
-    digest = make_digest([high, fallback, failed], [folded], language=language)
-    return digest.model_copy(update={"repo": repo, "overview": ATTACK_LINES})
 
 
 def assert_inert(cards: list[Card]) -> None:

@@ -44,7 +44,6 @@ from digest.models import (
     ChangeType,
     Coverage,
     Digest,
-    FoldedCommit,
     FoldReason,
     Importance,
     Insights,
@@ -57,8 +56,7 @@ from digest.render.i18n import EN, ZH, labels, stats_sentence
 from tests.blockkit import block_kit_problems
 from tests.digests import (
     BIDI_AND_ZERO_WIDTH,
-    REPO,
-    make_commit,
+    hostile_digest,
     make_digest,
     make_entry,
     make_folded,
@@ -437,30 +435,7 @@ ATTACK = " ".join(ATTACKS)
 
 
 def attack_digest() -> Digest:
-    analysis: dict[str, Any] = {
-        "importance_reason": ATTACK,
-        "summary": ATTACK + "\n" + ATTACK,
-        "affected_areas": (AffectedArea(path_or_module=ATTACK, note=ATTACK),),
-        "insights": Insights(architecture=ATTACK, performance=ATTACK),
-        "risks": (Risk(risk=ATTACK, severity=Importance.HIGH),),
-        "recommendations": (ATTACK,),
-        "breaking_change": True,
-        "security_relevant": True,
-    }
-    message = f"fix: {ATTACK} (#77)\n\nbody {ATTACK}"
-    high = make_entry("h", Importance.HIGH, message=message, author=ATTACK, **analysis)
-    fallback = make_entry("f", Importance.MEDIUM, message=message, author=ATTACK, **analysis)
-    fallback = fallback.model_copy(
-        update={"status": AnalysisStatus.FALLBACK, "error": ATTACK, "analyzer": ATTACK}
-    )
-    failed = make_entry("x", None, message=message, author=ATTACK)
-    failed = failed.model_copy(update={"error": ATTACK})
-    folded = FoldedCommit(
-        commit=make_commit("d", f"chore: {ATTACK}", author=ATTACK), reason=FoldReason.BOT
-    )
-    repo = RepoRef(full_name="evil/<!channel>", web_url=REPO.web_url)
-    digest = make_digest([high, fallback, failed], [folded])
-    return digest.model_copy(update={"repo": repo, "overview": ATTACK})
+    return hostile_digest(ATTACK)
 
 
 def assert_inert(serialised: str) -> None:
