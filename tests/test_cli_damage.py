@@ -65,14 +65,19 @@ def test_report_on_a_damaged_clone_names_the_unreadable_file(history: GitRepo) -
     assert fix["coverage"]["files_unreadable"] == 1
 
 
-def test_report_on_a_partial_clone_stays_offline(history: GitRepo, tmp_path: Path) -> None:
+def partial_clone(history: GitRepo, tmp_path: Path) -> tuple[Path, set[str]]:
+    """A `--filter=blob:none` clone of `history`, and the packs it holds."""
     part = tmp_path / "part"
     subprocess.run(
         ["git", "clone", "-q", "--filter=blob:none", f"file://{history.path}", str(part)],
         check=True,
         capture_output=True,
     )
-    before = set(os.listdir(part / ".git" / "objects" / "pack"))
+    return part, set(os.listdir(part / ".git" / "objects" / "pack"))
+
+
+def test_report_on_a_partial_clone_stays_offline(history: GitRepo, tmp_path: Path) -> None:
+    part, before = partial_clone(history, tmp_path)
 
     code, out, err = report(part)
 
@@ -85,13 +90,7 @@ def test_report_on_a_partial_clone_stays_offline(history: GitRepo, tmp_path: Pat
 def test_a_partial_clone_fetches_what_it_lacks_when_allowed(
     history: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    part = tmp_path / "part"
-    subprocess.run(
-        ["git", "clone", "-q", "--filter=blob:none", f"file://{history.path}", str(part)],
-        check=True,
-        capture_output=True,
-    )
-    before = set(os.listdir(part / ".git" / "objects" / "pack"))
+    part, before = partial_clone(history, tmp_path)
     monkeypatch.setenv("DIGEST_GIT_FETCH_MISSING", "true")
 
     code, out, err = report(part)
