@@ -243,13 +243,15 @@ class Runner:
             on_event=lambda event, count: self._delivered(a, event, count),
         )
         ids = state.message_ids(parts)
-        await self._finish(a, RunState.POSTED, ids, state.out, cursor_after)
-        log.info(
-            "%s: posted; %d parts out, %d of them sent by this attempt",
-            a.what,
-            len(state.out),
-            a.sent,
-        )
+        if await self._finish(a, RunState.POSTED, ids, state.out, cursor_after):
+            # Only the replica that recorded it says so: a claim lost meanwhile is the new
+            # owner's to record (and to log), once it has found the parts out.
+            log.info(
+                "%s: posted; %d parts out, %d of them sent by this attempt",
+                a.what,
+                len(state.out),
+                a.sent,
+            )
         outcome = Outcome.FOUND_EXISTING if resuming and a.sent == 0 else Outcome.POSTED
         return RunOutcome(sub.id, run.period, outcome, ids, len(commits), detail)
 
@@ -311,7 +313,8 @@ class Runner:
         ids: tuple[str, ...],
         parts: Mapping[str, str],
         cursor: Cursor | None,
-    ) -> None:
+    ) -> bool:
+        """Record the run's end; False when another replica had taken the run over."""
         # Not guarded by the lease: the store's compare-and-set on the owner is the guard,
         # and a post that is out must be recorded even when the lease ran out meanwhile.
         done = await a.retrier.run(
@@ -330,6 +333,7 @@ class Runner:
         if not done:
             # Out, but another replica took the run over: it finds the parts by their keys.
             log.warning("%s: its claim was lost before it was recorded", a.what)
+        return bool(done)
 
     async def _record_part(self, a: Attempt, name: str, message_id: str) -> None:
         """Best effort: the platform remembers the part too, and the run's end records all."""
