@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bot.feishu.poster import FeishuPoster
 
 log = logging.getLogger(__name__)
+STOP_STEP = 15.0  # seconds each step of stopping may take before the next goes on
 
 
 async def serve(
@@ -173,6 +174,7 @@ async def serve(
                 make_web_app(**web_options, gate=gate),
                 access_log=None,
                 keepalive_timeout=settings.digest_http_read_timeout,
+                shutdown_timeout=5.0,  # requests in flight at a stop (aiohttp's default: 60 s)
             )
             await runner.setup()
             await GuardedSite(runner, settings.digest_host, settings.digest_port, gate).start()
@@ -190,14 +192,22 @@ async def serve(
                 await stop.wait()
             finally:
                 if longconn is not None:
-                    await asyncio.to_thread(longconn.stop)
-                await scheduler.shutdown()
+                    await _within("the Feishu long connection", asyncio.to_thread(longconn.stop))
+                await _within("the scheduler", scheduler.shutdown())
                 if handler is not None:
-                    await handler.close_async()  # type: ignore[no-untyped-call]
-                await runner.cleanup()
+                    await _within("Socket Mode", handler.close_async())  # type: ignore[no-untyped-call]
+                await _within("the HTTP server", runner.cleanup())
     finally:
-        await store.close()
+        await _within("the database", store.close())
     return 0
+
+
+async def _within(what: str, step: Awaitable[object], seconds: float = STOP_STEP) -> None:
+    """One step of stopping, bounded: a process told to stop stops, and names what hung."""
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("stopping: %s did not finish within %.0f s; going on", what, seconds)
 
 
 async def open_long_connection(longconn: LongConnection, within: float = 15.0) -> None:
