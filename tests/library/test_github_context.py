@@ -24,6 +24,7 @@ from digest.sources.github_context import ContextCache
 from digest.window import day_window
 from tests.fakes.github import FakeGitHub, FakeResponse, rate_limited
 from tests.fakes.openai import FakeOpenAI
+from tests.library.test_llm import answer_json
 from tests.pulls import PR_SECRET, build_repo
 
 TOKEN = "ghp_" + "C0ntext" * 5 + "x"
@@ -176,26 +177,16 @@ def _answer(body: dict[str, Any]) -> str:
     user = body["messages"][-1]["content"]
     if "commit: " not in user:
         return "A day of fixes."  # the day's overview
-    return json.dumps(
-        {
-            "change_types": ["bugfix"],
-            "importance": "medium",
-            "importance_reason": "A fix outside the core path.",
-            "breaking_change": False,
-            "security_relevant": False,
-            "summary": "Changes one file.",
-            "affected_areas": [],
-            "insights": {
-                "architecture": None,
-                "performance": None,
-                "security": None,
-                "maintainability": None,
-            },
-            "risks": [],
-            "recommendations": [],
-            "confidence": "medium",
-            "why": "Two workers deadlocked at start." if "deadlock" in user else "Unknown.",
-        }
+    return answer_json(
+        "medium",
+        "Changes one file.",
+        change_types=["bugfix"],
+        importance_reason="A fix outside the core path.",
+        affected_areas=[],
+        risks=[],
+        recommendations=[],
+        confidence="medium",
+        why="Two workers deadlocked at start." if "deadlock" in user else "Unknown.",
     )
 
 

@@ -49,7 +49,8 @@ def commit(n: int = 1, title: str = "feat(api): add export endpoint", **kw: Any)
     )
 
 
-def answer_json(importance: str = "medium", summary: str = "新增导出接口。") -> str:
+def answer_json(importance: str = "medium", summary: str = "新增导出接口。", **fields: Any) -> str:
+    """A valid analysis as a model writes it; `fields` replace or add (e.g. `why`)."""
     return json.dumps(
         {
             "change_types": ["feature"],
@@ -68,6 +69,7 @@ def answer_json(importance: str = "medium", summary: str = "新增导出接口�
             "risks": [{"risk": "缺少测试", "severity": "low"}],
             "recommendations": ["为 src/api/export.py 的 export() 补充测试"],
             "confidence": "high",
+            **fields,
         },
         ensure_ascii=False,
     )

@@ -20,6 +20,7 @@ from digest.sources.github import GitHubSource
 from tests.fakes.github import FakeGitHub
 from tests.fakes.openai import FakeOpenAI
 from tests.library.test_github_context import TOKEN, digest_of
+from tests.library.test_llm import answer_json
 from tests.pulls import build_repo
 
 
@@ -28,26 +29,15 @@ def _answer(body: dict[str, Any]) -> str:
     if "commit: " not in user:
         return "A day of fixes."
     story = "2 commits:" in user
-    return json.dumps(
-        {
-            "change_types": ["feature"],
-            "importance": "medium" if story else "low",
-            "importance_reason": "The story." if story else "One commit.",
-            "breaking_change": False,
-            "security_relevant": False,
-            "summary": "Nested tables, parsed and tested." if story else "One change.",
-            "affected_areas": [],
-            "insights": {
-                "architecture": None,
-                "performance": None,
-                "security": None,
-                "maintainability": None,
-            },
-            "risks": [],
-            "recommendations": [],
-            "confidence": "medium",
-            "why": "Users asked for nested tables." if story else None,
-        }
+    return answer_json(
+        "medium" if story else "low",
+        "Nested tables, parsed and tested." if story else "One change.",
+        importance_reason="The story." if story else "One commit.",
+        affected_areas=[],
+        risks=[],
+        recommendations=[],
+        confidence="medium",
+        why="Users asked for nested tables." if story else None,
     )
 
 
