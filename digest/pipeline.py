@@ -41,9 +41,12 @@ class AnalysisPipeline:
         self._keep = keep
         self._progress = progress
         self._concurrency = max(1, concurrency)
-        self._queue: asyncio.Queue[Commit] = asyncio.Queue(maxsize=2 * self._concurrency)
+        self._queue: asyncio.Queue[tuple[str, asyncio.Future[Commit]]] = asyncio.Queue(
+            maxsize=2 * self._concurrency
+        )
         self._results: dict[str, asyncio.Future[AnalyzedCommit]] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._prepared: set[asyncio.Future[Commit]] = set()  # context look-ups under way
         self._done = 0
 
     async def __aenter__(self) -> AnalysisPipeline:
@@ -58,7 +61,9 @@ class AnalysisPipeline:
     ) -> None:
         for worker in self._workers:
             worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        for prepared in self._prepared:
+            prepared.cancel()
+        await asyncio.gather(*self._workers, *self._prepared, return_exceptions=True)
         for future in self._results.values():
             if not future.done():
                 future.cancel()
@@ -81,16 +86,26 @@ class AnalysisPipeline:
         if held is not None and not (held.done() and (held.cancelled() or held.exception())):
             return
         self._results[commit.sha] = asyncio.get_running_loop().create_future()
-        await self._queue.put(commit)
+        # Its pull request is looked up at once, beside the analyses under way, so that a
+        # worker's turn goes to the model, not to waiting on GitHub.
+        prepared = asyncio.ensure_future(self._prepare(commit))
+        self._prepared.add(prepared)
+        prepared.add_done_callback(self._prepared.discard)
+        await self._queue.put((commit.sha, prepared))
+
+    async def _prepare(self, commit: Commit) -> Commit:
+        if self.context is None:
+            return commit
+        (commit,), failed = await self.context.attach([commit])
+        self.context_failures += failed
+        return commit
 
     async def _work(self) -> None:
         while True:
-            commit = await self._queue.get()
-            future = self._results[commit.sha]
+            sha, prepared = await self._queue.get()
+            future = self._results[sha]
             try:
-                if self.context is not None:
-                    (commit,), failed = await self.context.attach([commit])
-                    self.context_failures += failed
+                commit = await prepared
                 future.set_result(await self.analyzer.analyze(commit, self.language))
             except Exception as exc:  # handed to whoever asks for this commit
                 future.set_exception(exc)
