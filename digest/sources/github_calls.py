@@ -72,7 +72,7 @@ class GitHubCalls:
     ) -> None:
         self._name = full_name
         self.api_url = api_url.rstrip("/")
-        self._shared = shared
+        self._shared = self.shared = shared
         self._on_response = on_response
         self._on_rate_limit = on_rate_limit
         self._max_rate_wait = max_rate_wait

@@ -95,7 +95,10 @@ class GitHubContext:
             known = pr_number_in(commit.title) or branch_prs.get(commit.sha)
             if known is None:
                 try:
-                    known = await self._pr_for_sha(repo, commit.sha)
+                    known = await self._calls.shared.once(
+                        (self._calls.api_url, repo, "sha", commit.sha),
+                        lambda: self._pr_for_sha(repo, commit.sha),
+                    )
                 except _Failed:
                     failed.add(commit.sha)
             numbers[commit.sha] = known
@@ -146,7 +149,11 @@ class GitHubContext:
             key = (fetch.__name__, n)
             task = self._tasks.get(key)
             if task is None:
-                task = self._tasks[key] = asyncio.ensure_future(fetch(repo, n))
+                # One request too for other sources of the process asking it at once.
+                shared = (self._calls.api_url, repo, *key)
+                task = self._tasks[key] = asyncio.ensure_future(
+                    self._calls.shared.once(shared, lambda: fetch(repo, n))
+                )
             with contextlib.suppress(_Failed):
                 found[n] = await asyncio.shield(task)
 

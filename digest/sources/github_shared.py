@@ -21,11 +21,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from digest.errors import RateLimited
 from digest.models import Commit
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
@@ -100,6 +101,7 @@ class GitHubShared:
         self._details: OrderedDict[Hashable, tuple[float, asyncio.Future[Commit]]] = OrderedDict()
         self._etags: OrderedDict[Hashable, Cached] = OrderedDict()
         self.detail_hits = 0
+        self._once: dict[Hashable, asyncio.Future[Any]] = {}
 
     # ---- the budget ----------------------------------------------------------------------------
 
@@ -164,6 +166,16 @@ class GitHubShared:
 
         task.add_done_callback(forget_failure)
         return await asyncio.shield(task)
+
+    async def once(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        """`fetch()` once for the askers of `key` while it is under way (the sources of one
+        process asking GitHub the same thing at once: what comes after reads the store)."""
+        task = self._once.get(key)
+        if task is None:
+            task = asyncio.ensure_future(fetch())
+            self._once[key] = task
+            task.add_done_callback(lambda _: self._once.pop(key, None))
+        return cast(T, await asyncio.shield(task))
 
     # ---- ETags (from worker threads) -----------------------------------------------------------
 
