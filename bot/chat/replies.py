@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.chat.commands import PREFIX, Command
+from bot.chat.turns import Turns
 from bot.delivery.poster import Poster
 from bot.ops.settings import Settings
 from bot.store.database import Store
@@ -74,6 +75,8 @@ class Services:
     local_paths: bool = False
     # The platforms' posters, for links to posted digests in `status` (none: no links).
     posters: Mapping[str, Poster] = field(default_factory=dict)
+    # Commands worked on at once after their ack (DIGEST_COMMAND_CONCURRENCY), in turn.
+    turns: Turns = field(default_factory=lambda: Turns(4))
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ class FeishuBot:
     def _spawn(self, work: Awaitable[None]) -> None:
         async def guarded() -> None:
             try:
-                await work
+                async with self.deps.services.turns.turn():  # in turn, after the answer
+                    await work
             except Exception as exc:  # one log line; the user saw the ack already
                 log.warning("Feishu event failed: %s", short_error(exc))
 

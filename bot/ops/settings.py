@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     digest_llm_extra_body: str | None = None
 
     digest_database_url: str = DEFAULT_DATABASE_URL
+    # Chat commands worked on at once (after their ack), Slack and Feishu together; the rest
+    # wait their turn in order, so a burst never delays the next ack or starves the database.
+    digest_command_concurrency: int = Field(default=4, ge=1, le=64)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

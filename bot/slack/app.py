@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -51,13 +52,16 @@ class SlackDeps:
     poster: SlackPoster
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL for tests and proxies, 429 and 5xx retried."""
+def make_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL for tests and proxies, 429 and 5xx retried. With a
+    `session` its connections are kept and reused (without, each call opens and closes one);
+    whoever gave it closes it."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base = settings.slack_api_url
     client = AsyncWebClient(
         token=token,
         base_url=(base.rstrip("/") + "/") if base else AsyncWebClient.BASE_URL,
+        session=session,
     )
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))
@@ -112,8 +116,9 @@ def build_app(deps: SlackDeps, client: AsyncWebClient) -> AsyncApp:
         )
         ctx = Context(target, str(command.get("user_id") or ""), deps.services)
         try:
-            reply = await handle(text, ctx)
-            await deliver(reply, target, respond, deps.poster)
+            async with deps.services.turns.turn():  # a burst waits its turn here, after the ack
+                reply = await handle(text, ctx)
+                await deliver(reply, target, respond, deps.poster)
         except Exception as exc:  # one line for the user; the details in our log only
             log.warning("/digest failed: %s", short_error(exc))
             await respond(

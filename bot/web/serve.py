@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from bot.chat.messages import explain_failure
 from bot.chat.replies import Services
+from bot.chat.turns import Turns
 from bot.delivery.links import ReportLinks
 from bot.delivery.poster import Poster
 from bot.delivery.scheduler import DigestScheduler
@@ -62,6 +63,7 @@ async def serve(
     store = await Store.open(settings.digest_database_url)
     platforms = (("slack", settings.slack_configured), ("feishu", settings.feishu_configured))
     metrics = Metrics(platforms=tuple(name for name, on in platforms if on))
+    slack_http: aiohttp.ClientSession | None = None
     try:
         async with analyzer_for("auto", settings, store) as run:
             if run.llm is not None:
@@ -104,6 +106,7 @@ async def serve(
                 asker=run.asker,
                 local_paths=local,
                 posters=posters,
+                turns=Turns(settings.digest_command_concurrency),
             )
             modes: list[str] = []
             web_options: dict[str, Any] = {}
@@ -115,7 +118,9 @@ async def serve(
                 from bot.slack.app import SlackDeps, build_app, make_client
                 from bot.slack.poster import SlackPoster
 
-                client = make_client(settings)
+                # One session for every Web API call: connections kept, not one per post.
+                slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+                client = make_client(settings, slack_http)
                 wss_url = await check_slack(client, settings)
                 slack_poster = SlackPoster(client, _links(settings))
                 posters["slack"] = slack_poster
@@ -198,6 +203,8 @@ async def serve(
                     await _within("Socket Mode", handler.close_async())  # type: ignore[no-untyped-call]
                 await _within("the HTTP server", runner.cleanup())
     finally:
+        if slack_http is not None:
+            await _within("the Slack client's connections", slack_http.close())
         await _within("the database", store.close())
     return 0
 

@@ -184,6 +184,7 @@ class Response:
     blocks: list[Any] | None
     response_type: str  # "ephemeral" unless the body says "in_channel"
     replace_original: bool
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class SlackError(Exception):

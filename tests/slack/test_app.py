@@ -3,6 +3,7 @@ the fake GitHub, a real store and real git repositories. Every call the bot make
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from digest.sources.github import GitHubSource
 from tests.fakes.github import FakeGitHub
 from tests.fakes.slack import FakeSlack, Fault, sign
 from tests.gitrepo import GitRepo
+from tests.waiting import until
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-" + "1234567890-" * 3 + "abc"
@@ -150,6 +152,35 @@ async def test_subscribe_list_lookup_and_now(world: World) -> None:
     )
     for active in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<!subteam", "<https://evil"):
         assert active not in everything
+
+
+async def test_a_burst_is_acked_at_once_and_worked_on_in_turns(world: World) -> None:
+    """Commands past DIGEST_COMMAND_CONCURRENCY (4 here) are acknowledged like any other, then
+    wait their turn in order: while GitHub holds every commit look-up, four are at GitHub, the
+    other two have not asked it anything, and all six are answered once it lets go."""
+    await world.command("subscribe octo/demo tz:Asia/Shanghai")
+    await world.settle(1)
+    turns = world.deps.services.turns
+    assert turns.size == 4
+    held = asyncio.Event()
+    world.gh.hold(r"/commits/", held)
+    shas = world.repo.git("rev-list", "HEAD").split()
+    asked = [shas[n % len(shas)][: 7 + n] for n in range(6)]
+    acks = await asyncio.gather(*(world.command(text) for text in asked))
+    assert [status for status, _, _ in acks] == [200] * 6
+    assert all("Looking up" in ack for _, ack, _ in acks)
+    await until(lambda: world.gh.in_flight == 4, what="four look-ups at GitHub")
+    assert (turns.working, turns.waiting) == (4, 2)
+    looked_up = [r.path for r in world.gh.requests if "/commits/" in r.path]
+    assert len(looked_up) == 4
+    held.set()
+    await world.settle(7)
+    await until(lambda: turns.working == 0, what="every turn given back")
+    assert turns.waiting == 0
+    answers = [dump(r.blocks) + (r.text or "") for r in world.slack.responses[1:]]
+    for text in asked:  # each asked sha answered, once
+        assert sum(text[:7] in answer for answer in answers) >= 1
+    assert len(answers) == 6
 
 
 async def test_bad_input_answers_the_user_alone(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -235,3 +236,77 @@ async def test_an_inbound_event_is_handled_once_across_replicas(database_url: st
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_a_burst_of_inbound_keys_is_written_in_batches_each_first_once(
+    database_url: str,
+) -> None:
+    """300 keys at once from two replicas, each key asked three times and some seen before:
+    exactly one caller in all gets True for each new key, none for the old; the keys reach the
+    table in far fewer statements than keys (one per batch), and a long key counts by its first
+    200 characters, as it is stored."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    try:
+        old = [f"slack:old-{n}" for n in range(20)]
+        for key in old:
+            assert await stores[0].first_delivery(key)
+        sa.event.listen(stores[0].engine.sync_engine, "before_cursor_execute", count)
+        keys = [f"slack:sig-{n}" for n in range(300)] + old
+        asks = [stores[n % 2].first_delivery(key) for key in keys for n in range(3)]
+        firsts = await asyncio.gather(*asks)
+        by_key: dict[str, int] = {}
+        for key, first in zip([k for k in keys for _ in range(3)], firsts, strict=True):
+            by_key[key] = by_key.get(key, 0) + first
+        assert all(by_key[key] == 1 for key in keys[:300])
+        assert all(by_key[key] == 0 for key in old)
+        assert 0 < statements < 100  # 480 keys asked of this replica
+        long = "feishu:" + "x" * 300
+        assert await stores[1].first_delivery(long)
+        assert not await stores[0].first_delivery(long[:200] + "different tail")
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_an_inbound_check_that_cannot_reach_the_database_fails_every_caller(
+    tmp_path: Path,
+) -> None:
+    """The table gone (a database in trouble): every caller waiting in the batch gets the error,
+    none a guess, and the next batch works again once the database does."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/inbound.db")
+    try:
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE inbound_events RENAME TO away"))
+        outcomes = await asyncio.gather(
+            *(store.first_delivery(f"k{n}") for n in range(5)), return_exceptions=True
+        )
+        assert all(isinstance(o, sa.exc.OperationalError) for o in outcomes)
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE away RENAME TO inbound_events"))
+        assert (
+            await asyncio.gather(*(store.first_delivery(f"k{n}") for n in range(5))) == [True] * 5
+        )
+    finally:
+        await store.close()
+
+
+async def test_a_sqlite_store_runs_in_wal_without_a_sync_per_commit(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL: a commit survives the process being killed at any line (the
+    replica tests kill it); only a power cut may take back the last commits, and no commit
+    waits for the disk, which every ack's replay check would otherwise feel."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/modes.db")
+    try:
+        async with store.engine.connect() as conn:
+            modes = [
+                (await conn.execute(sa.text(f"PRAGMA {name}"))).scalar_one()
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            ]
+        assert modes == ["wal", 1, 5000, 1]  # synchronous 1 is NORMAL (2, the default, FULL)
+    finally:
+        await store.close()
