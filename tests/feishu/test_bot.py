@@ -35,6 +35,7 @@ from digest.window import day_window
 from tests.fakes.feishu import USER_OPEN_ID, FakeFeishu, Fault
 from tests.fakes.github import FakeGitHub
 from tests.gitrepo import GitRepo
+from tests.waiting import until
 
 SH = timezone(timedelta(hours=8))
 NOW = datetime(2026, 2, 5, 12, 0, tzinfo=UTC)
@@ -191,6 +192,30 @@ async def test_subscribe_list_lookup_now_and_the_details_button(world: World) ->
     assert await world.send(action) == 200
     details = await world.card_reply(digest_card.message_id)
     assert buttons[0]["sha"][:7] in dump(details.card)
+
+
+async def test_a_burst_of_messages_is_answered_at_once_and_worked_on_in_turns(
+    world: World,
+) -> None:
+    """Feishu gets its answer to each event at once; the work waits its turn (4 at a time, the
+    same turns as Slack's): while GitHub holds the commit look-ups, four are at GitHub and two
+    wait, and every message is answered once it lets go."""
+    await world.say("/digest subscribe octo/demo tz:Asia/Shanghai")
+    await world.settle(1)
+    turns = world.deps.services.turns
+    held = asyncio.Event()
+    world.gh.hold(r"/commits/", held)
+    shas = world.repo.git("rev-list", "HEAD").split()
+    asked = [shas[n % len(shas)][: 7 + n] for n in range(6)]
+    statuses = await asyncio.gather(*(world.say(f"/digest {text}") for text in asked))
+    assert statuses == [200] * 6
+    await until(lambda: world.gh.in_flight == 4, what="four look-ups at GitHub")
+    assert (turns.working, turns.waiting) == (4, 2)
+    held.set()
+    sent = await world.settle(7)
+    await until(lambda: turns.working == 0, what="every turn given back")
+    for text in asked:
+        assert any(text[:7] in dump(m.card) for m in sent[1:])
 
 
 async def test_the_details_button_of_a_local_clone_finds_it_in_the_chat(world: World) -> None:
