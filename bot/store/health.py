@@ -7,6 +7,7 @@ not only those that think to report it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -35,8 +36,12 @@ class DatabaseHealth:
         sa.event.listen(engine.sync_engine, "after_cursor_execute", self._answered)
 
     def _failed(self, context: Any) -> None:
-        """A statement or a connect failed; only a lost or refused connection means "away"."""
+        """A statement or a connect failed; only a lost or refused connection means "away".
+        A statement cancelled by its caller (a run given up, a stop) is not: SQLAlchemy counts
+        it as a disconnect and drops that connection, but the database did answer."""
         original = context.original_exception
+        if isinstance(original, asyncio.CancelledError):
+            return
         gone = bool(context.is_disconnect) or isinstance(original, OSError)
         if not gone or self.down_since is not None:
             return

@@ -310,3 +310,34 @@ async def test_a_sqlite_store_runs_in_wal_without_a_sync_per_commit(tmp_path: Pa
         assert modes == ["wal", 1, 5000, 1]  # synchronous 1 is NORMAL (2, the default, FULL)
     finally:
         await store.close()
+
+
+async def test_a_statement_cancelled_by_its_caller_is_not_an_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run given up or a stop cancels a statement in flight: SQLAlchemy drops that connection
+    as if it were lost, but the database answered; no "cannot be reached", still ready."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/cancel.db")
+    started = asyncio.Event()
+    count = sa.text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000)"
+        " SELECT count(*) FROM c"
+    )
+
+    async def slow() -> None:
+        async with store.engine.connect() as conn:
+            started.set()
+            await conn.execute(count)
+
+    try:
+        task = asyncio.create_task(slow())
+        await started.wait()
+        await asyncio.sleep(0)  # the statement handed to the driver's thread
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert store.health.up and store.health.outages == 0
+        assert "cannot be reached" not in caplog.text
+        assert await store.first_delivery("after-the-cancel")
+    finally:
+        await store.close()
