@@ -22,12 +22,17 @@ class AnalysisCache(Protocol):
         """The stored analysis of `commit` under `key`, joined to the commit given."""
         ...
 
-    async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None: ...
+    async def put_analysis(
+        self, entry: AnalyzedCommit, key: str, *, owner: str | None = None
+    ) -> None:
+        """Keep `entry`; with `owner`, give back its claim at the same time."""
+        ...
 
     async def claim_analysis(
         self, repo: str, sha: str, key: str, owner: str, lease: timedelta
     ) -> bool:
-        """True when this process may analyse the commit now; False while another one does."""
+        """True when this process may analyse the commit now: nothing is stored and no other
+        holds a live claim. False while another one does, or once its analysis is stored."""
         ...
 
     async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None: ...
@@ -97,12 +102,15 @@ class CachedAnalyzer:
         if cached is not None:
             self.hits += 1
             return cached
+        released = False
         try:
             result = await self.inner.analyze(commit, language)
             if result.status == AnalysisStatus.OK and result.analysis is not None:
-                await self.cache.put_analysis(result, key)
+                await self.cache.put_analysis(result, key, owner=self.owner)
+                released = True  # in the same transaction
         finally:
-            await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
+            if not released:
+                await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
         return result
 
     async def _claim_or_wait(self, commit: Commit, key: str) -> AnalyzedCommit | None:
@@ -118,10 +126,7 @@ class CachedAnalyzer:
             if await self.cache.claim_analysis(
                 commit.repo, commit.sha, key, self.owner, self.lease
             ):
-                made = await self.cache.get_analysis(commit, key)  # made while we asked?
-                if made is not None:
-                    await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
-                return made
+                return None  # nothing was stored as the claim was made
             await asyncio.sleep(self.poll)
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:

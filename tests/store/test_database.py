@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from bot.store import migrations, tables
-from bot.store.database import Store
+from bot.store.database import SQLITE_POOL, Store
 from bot.store.errors import StoreError
 from digest.analysis.cache import CachedAnalyzer, cache_key
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
@@ -220,8 +221,49 @@ async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None
         cached = CachedAnalyzer(inner, store, poll=0.05)
         result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=HANG)
         assert result.status == AnalysisStatus.OK and inner.calls == 1
-        # Released after use: the next one claims at once.
-        assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
+        # Released after use (with the analysis kept, in one transaction): no claim is left.
+        async with store.engine.connect() as conn:
+            left = await conn.scalar(sa.select(sa.func.count()).select_from(tables.analysis_claims))
+        assert left == 0
+        # And a claim asked for once the analysis is stored is not given: it would be a call.
+        assert not await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
+    finally:
+        await store.close()
+
+
+async def test_a_claim_given_as_the_analysis_is_stored_is_given_back(database_url: str) -> None:
+    """Another replica stored the analysis between our look-up and our claim: the claim is
+    refused and nothing is left held, and the analysis is served from the cache, no call."""
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        made = await CountingAnalyzer().analyze(c, "zh")
+        assert await store.claim_analysis(c.repo, c.sha, key, "other", timedelta(seconds=5))
+        await store.put_analysis(made, key, owner="other")  # and its claim given back
+        assert not await store.claim_analysis(c.repo, c.sha, key, "us", timedelta(seconds=5))
+        async with store.engine.connect() as conn:
+            left = await conn.scalar(sa.select(sa.func.count()).select_from(tables.analysis_claims))
+        assert left == 0
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store, poll=0.02)
+        served = await cached.analyze(c, "zh")
+        assert served.cached and inner.calls == 0 and cached.hits == 1
+    finally:
+        await store.close()
+
+
+async def test_a_stored_analysis_keeps_another_owners_claim(database_url: str) -> None:
+    """Putting with an owner gives back that owner's claim alone."""
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        assert await store.claim_analysis(c.repo, c.sha, key, "holder", timedelta(seconds=5))
+        await store.put_analysis(await CountingAnalyzer().analyze(c, "zh"), key, owner="late")
+        async with store.engine.connect() as conn:
+            owners = (await conn.execute(sa.select(tables.analysis_claims.c.owner))).scalars()
+            assert list(owners) == ["holder"]
     finally:
         await store.close()
 
@@ -235,3 +277,25 @@ async def test_an_inbound_event_is_handled_once_across_replicas(database_url: st
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_a_sqlite_files_connections_outlive_a_burst(tmp_path: Path) -> None:
+    """A digest's workers and context look-ups ask at once: the connections they open are kept
+    for the next burst, not closed and opened again (each a thread and its pragmas)."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/digest.db")
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    sa.event.listen(store.engine.sync_engine, "connect", count)
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(store.count_analyses() for _ in range(30)))
+        assert 0 < opened <= SQLITE_POOL
+        before = opened
+        await asyncio.gather(*(store.count_analyses() for _ in range(30)))
+        assert opened == before
+    finally:
+        await store.close()
