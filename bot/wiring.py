@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -252,6 +253,10 @@ async def analyzer_and_store(
                 await asyncio.to_thread(importlib.import_module, "digest.analysis.ask")
                 made = await stack.enter_async_context(analyzer_for("llm", settings, store))
                 run.llm, run.cache, run.asker = made.llm, made.cache, made.asker
+                # What is loaded by now (openai's types, SQLAlchemy's) lives as long as the
+                # process: the collector need not walk it again, in a full collection or at
+                # exit (where walking it took ~0.4 s after a 200-commit digest was written).
+                gc.freeze()
                 return made.analyzer
 
             later = LaterAnalyzer(name, make())
