@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Protocol
 
-from digest.analysis.base import Analyzer, Summarizer
+from digest.analysis.base import Analyzer, Preparer, Summarizer
 from digest.analysis.overview import Overview, digest_key
 from digest.analysis.prompt_context import context_key
 from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Language
@@ -44,6 +45,10 @@ class AnalysisCache(Protocol):
     ) -> None: ...
 
 
+# Look-ups kept made ahead at most (a pipeline prepares twice its concurrency ahead).
+LOOKED_AHEAD = 256
+
+
 def cache_key(fingerprint: str, language: Language) -> str:
     return f"{fingerprint}|lang={language}"
 
@@ -69,17 +74,38 @@ class CachedAnalyzer:
         self.owner = f"analyzer-{uuid.uuid4().hex[:12]}"
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[AnalyzedCommit]] = {}
         self._overviews: dict[tuple[str, str], asyncio.Future[Overview | None]] = {}
+        # What `prepare` found in the cache, by slot, for `analyze` to start from.
+        self._looked: OrderedDict[tuple[str, str, str], AnalyzedCommit | None] = OrderedDict()
 
     @property
     def fingerprint(self) -> str:
         return self.inner.fingerprint
 
-    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+    def _key(self, commit: Commit, language: Language) -> str:
         key = cache_key(self.inner.fingerprint, language) + context_key(commit)
         if commit.files_unreadable or any(f.unreadable for f in commit.files):
             # Made from part of the diff (a damaged or partial clone): kept apart, so the
             # whole commit, once readable, gets an analysis of its own.
             key += "|partial"
+        return key
+
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        """The cache looked up ahead of the commit's turn; on a miss, the inner analyzer
+        prepares too. Nothing is claimed: the claim itself tells whether an analysis was
+        stored since."""
+        key = self._key(commit, language)
+        slot = (commit.repo, commit.sha, key)
+        if slot in self._in_flight or slot in self._looked:
+            return
+        found = await self.cache.get_analysis(commit, key)
+        self._looked[slot] = found
+        while len(self._looked) > LOOKED_AHEAD:  # looked up, never asked (a run given up)
+            self._looked.popitem(last=False)
+        if found is None and isinstance(self.inner, Preparer):
+            await self.inner.prepare(commit, language)
+
+    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+        key = self._key(commit, language)
         slot = (commit.repo, commit.sha, key)
         pending = self._in_flight.get(slot)
         if pending is not None:
@@ -119,8 +145,15 @@ class CachedAnalyzer:
         Another replica analysing the same commit (two channels following one repository)
         is waited for, so the commit costs one call; a claim whose holder died expires.
         """
+        slot = (commit.repo, commit.sha, key)
+        looked = slot in self._looked
         while True:
-            cached = await self.cache.get_analysis(commit, key)
+            if looked:  # by `prepare`: a hit stands; a miss is checked again by the claim
+                cached, looked = self._looked.pop(slot), False
+                if cached is not None and cached.commit is not commit:
+                    cached = await self.cache.get_analysis(commit, key)  # joined to this one
+            else:
+                cached = await self.cache.get_analysis(commit, key)
             if cached is not None:
                 return cached
             if await self.cache.claim_analysis(

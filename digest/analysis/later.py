@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from digest.analysis.base import Analyzer, Summarizer
+from digest.analysis.base import Analyzer, Preparer, Summarizer
 from digest.analysis.overview import Overview
 from digest.models import AnalyzedCommit, Commit, Language
 
@@ -31,6 +31,11 @@ class LaterAnalyzer:
 
     async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
         return await (await self.ready()).analyze(commit, language)
+
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        inner = await self.ready()
+        if isinstance(inner, Preparer):
+            await inner.prepare(commit, language)
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
         inner = await self.ready()

@@ -299,3 +299,27 @@ async def test_a_sqlite_files_connections_outlive_a_burst(tmp_path: Path) -> Non
         assert opened == before
     finally:
         await store.close()
+
+
+async def test_a_look_up_made_ahead_is_checked_again_by_the_claim(database_url: str) -> None:
+    """`prepare` looks the cache up before the commit's turn. A hit is served with no call; a
+    miss whose analysis another replica stored meanwhile is served from the cache too."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    try:
+        inner = CountingAnalyzer()
+        ours, theirs = (CachedAnalyzer(inner, s, poll=0.02) for s in stores)
+        await theirs.analyze(commit(1), "zh")
+        await ours.prepare(commit(1), "zh")  # a hit
+        await ours.prepare(commit(2), "zh")  # a miss, then made by the other replica
+        await theirs.analyze(commit(2), "zh")
+        assert inner.calls == 2
+        one = await ours.analyze(commit(1), "zh")
+        two = await ours.analyze(commit(2), "zh")
+        assert one.cached and two.cached
+        assert inner.calls == 2 and ours.hits == 2
+        await ours.prepare(commit(3), "zh")  # a miss still: analysed, once
+        three = await ours.analyze(commit(3), "zh")
+        assert not three.cached and inner.calls == 3
+    finally:
+        for s in stores:
+            await s.close()
