@@ -237,20 +237,25 @@ async def analyzer_and_store(
 ) -> AsyncIterator[tuple[AnalyzerRun, Store | None]]:
     """The analyzer of a CLI command, and the store of a GitHub source's context (shared).
 
-    The LLM analyzer is made in the background (its client library loads in a thread), so
-    the command's first GitHub requests do not wait for it; its first call does."""
-    async with context_store(source, settings) as store:
-        if not (choice == "llm" or (choice == "auto" and settings.llm_configured)):
-            async with analyzer_for(choice, settings, store) as run:
-                yield run, store
-            return
-        if not settings.llm_configured:
-            raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
-        name = f"llm:{llm_config(settings).model}"  # a malformed endpoint is told at once
-        async with AsyncExitStack() as stack:
+    The LLM analyzer is made in the background (its client library loads in a thread from the
+    start, beside the store's opening), so the command's first GitHub requests do not wait for
+    it; its first call does."""
+    if not (choice == "llm" or (choice == "auto" and settings.llm_configured)):
+        async with (
+            context_store(source, settings) as store,
+            analyzer_for(choice, settings, store) as run,
+        ):
+            yield run, store
+        return
+    if not settings.llm_configured:
+        raise AnalyzerUnavailable("the llm analyzer needs OPENAI_API_KEY or OPENAI_BASE_URL")
+    name = f"llm:{llm_config(settings).model}"  # a malformed endpoint is told at once
+    loading = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, LLM_MODULES))
+    try:
+        async with context_store(source, settings) as store, AsyncExitStack() as stack:
 
             async def make() -> Analyzer:
-                await asyncio.to_thread(importlib.import_module, "digest.analysis.ask")
+                await loading
                 made = await stack.enter_async_context(analyzer_for("llm", settings, store))
                 run.llm, run.cache, run.asker = made.llm, made.cache, made.asker
                 # What is loaded by now (openai's types, SQLAlchemy's) lives as long as the
@@ -267,3 +272,9 @@ async def analyzer_and_store(
                 await asyncio.gather(later.ready(), return_exceptions=True)
                 raise
             await later.ready()  # made or not, it is closed (a day without commits)
+    finally:
+        await asyncio.gather(loading, return_exceptions=True)  # a store that would not open
+
+
+# What the LLM analyzer loads (openai above all), loaded in a thread while GitHub is asked.
+LLM_MODULES = "digest.analysis.ask"
