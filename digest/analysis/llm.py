@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,12 +40,12 @@ from digest.analysis.post_rules import apply_post_rules
 from digest.analysis.prompt import (
     PROMPT_VERSION,
     SCHEMA_VERSION,
-    PromptParts,
     analysis_json_schema,
     build_user_prompt,
     repair_prompt,
     system_prompt,
 )
+from digest.analysis.prompts_ahead import Made, PromptsAhead
 from digest.analysis.tokens import estimate_tokens
 from digest.analysis.wire import Reply, read_reply, request_body
 from digest.errors import LLMFailure
@@ -59,8 +58,6 @@ Messages = list[dict[str, str]]
 # How long a failure that every call would repeat (a refused key, an empty account) stops all
 # calls; then one call goes out alone to see whether it still holds (a topped-up account).
 DISABLED_FOR = 600.0
-# Prompts kept made ahead at most (a pipeline prepares twice its concurrency ahead).
-READY_AHEAD = 256
 
 
 @dataclass(frozen=True)
@@ -126,9 +123,7 @@ class LLMAnalyzer:
         self._disabled: tuple[LLMFailure, float] | None = None
         self._first = asyncio.Lock()  # held by the first call, until it is answered
         self._contacted = False
-        # Prompts made ahead by `prepare`, by (sha, language), taken by `analyze`.
-        self._ready: OrderedDict[tuple[str, Language], tuple[Commit, Analysis | None, PromptParts]]
-        self._ready = OrderedDict()
+        self._ahead = PromptsAhead()  # made by `prepare`, taken by `analyze`
 
     @property
     def fingerprint(self) -> str:
@@ -153,15 +148,10 @@ class LLMAnalyzer:
 
     async def prepare(self, commit: Commit, language: Language) -> None:
         """The heuristic's view and the prompt, made ahead of the commit's turn."""
-        key = (commit.sha, language)
-        if key not in self._ready:
-            self._ready[key] = (commit, *await self._prompt(commit, language))
-            while len(self._ready) > READY_AHEAD:  # prepared, never asked (a run given up)
-                self._ready.popitem(last=False)
+        if (commit.sha, language) not in self._ahead:
+            self._ahead.keep(commit, language, await self._prompt(commit, language))
 
-    async def _prompt(
-        self, commit: Commit, language: Language
-    ) -> tuple[Analysis | None, PromptParts]:
+    async def _prompt(self, commit: Commit, language: Language) -> Made:
         # The heuristic's view: a hint for the model, and the stand-in if the model fails.
         hint = (await self._heuristic.analyze(commit, language)).analysis
         parts = build_user_prompt(
@@ -171,11 +161,7 @@ class LLMAnalyzer:
 
     async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
         started = time.perf_counter()
-        ready = self._ready.pop((commit.sha, language), None)
-        if ready is not None and (ready[0] is commit or ready[0] == commit):
-            _, hint, parts = ready
-        else:
-            hint, parts = await self._prompt(commit, language)
+        hint, parts = self._ahead.take(commit, language) or await self._prompt(commit, language)
         spent = Spent()
         try:
             async with self.limiter.slot():  # waiting for a turn is not part of the timeout
