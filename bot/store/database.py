@@ -24,9 +24,6 @@ from bot.store.runs import RunStore
 from bot.store.tables import analyses, analysis_claims, answers, inbound_events, overviews
 from digest.models import Analysis, AnalysisStatus, AnalyzedCommit, Commit, Coverage
 
-# Connections to a SQLite file kept open; more callers at once wait their turn (the file has one
-# writer at a time anyway).
-SQLITE_POOL = 20
 # Serialises migrations between replicas sharing one PostgreSQL.
 _PG_MIGRATION_LOCK = 0x6469_6765  # "dige"
 
@@ -297,13 +294,8 @@ def _hashed(key: str) -> str:
 
 def _engine_options(url: sa.URL) -> dict[str, Any]:
     """A server's connection may have been dropped while pooled: it is pinged before use. A
-    SQLite file's cannot, so its connections are neither pinged nor closed after a burst
-    (each is a thread of aiosqlite's, and a fresh one costs its pragmas)."""
-    if url.get_backend_name() != "sqlite":
-        return {"pool_pre_ping": True}
-    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
-        return {}  # one connection, held (SQLAlchemy's StaticPool)
-    return {"pool_size": SQLITE_POOL, "max_overflow": 0}
+    SQLite file's cannot, so it is not (a ping is a round trip through aiosqlite's thread)."""
+    return {} if url.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from bot.store import migrations, tables
-from bot.store.database import SQLITE_POOL, Store
+from bot.store.database import Store
 from bot.store.errors import StoreError
 from digest.analysis.cache import CachedAnalyzer, cache_key
 from digest.analysis.heuristic import HeuristicAnalyzer, analyze_commit
@@ -277,28 +276,6 @@ async def test_an_inbound_event_is_handled_once_across_replicas(database_url: st
     finally:
         for s in stores:
             await s.close()
-
-
-async def test_a_sqlite_files_connections_outlive_a_burst(tmp_path: Path) -> None:
-    """A digest's workers and context look-ups ask at once: the connections they open are kept
-    for the next burst, not closed and opened again (each a thread and its pragmas)."""
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/digest.db")
-    opened = 0
-
-    def count(*_: object) -> None:
-        nonlocal opened
-        opened += 1
-
-    sa.event.listen(store.engine.sync_engine, "connect", count)
-    try:
-        for _ in range(3):
-            await asyncio.gather(*(store.count_analyses() for _ in range(30)))
-        assert 0 < opened <= SQLITE_POOL
-        before = opened
-        await asyncio.gather(*(store.count_analyses() for _ in range(30)))
-        assert opened == before
-    finally:
-        await store.close()
 
 
 async def test_a_look_up_made_ahead_is_checked_again_by_the_claim(database_url: str) -> None:
