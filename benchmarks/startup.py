@@ -7,7 +7,8 @@ standard library alone (tests/test_lazy_imports.py holds it to that).
 Measured twice: as an installed copy runs (pip compiles a wheel's modules when it installs it,
 and a checkout's modules are compiled on their first run), and with none of our modules
 compiled and none written (PYTHONDONTWRITEBYTECODE, which some machines set: every run then
-compiles the source of our 144 modules, those it loads, again). The first is the headline; the ratio of both is shown.
+compiles the source of those of our modules it loads again). The first is the headline; the
+ratio of both is shown.
 Run: .venv/bin/python -m benchmarks.startup
 """
 

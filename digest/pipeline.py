@@ -10,10 +10,11 @@ piling commits up. Results are asked for by the caller's list, in its order (the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from types import TracebackType
 
-from digest.analysis.base import Analyzer
+from digest.analysis.base import Analyzer, Preparer
 from digest.models import AnalyzedCommit, Commit, Language
 from digest.sources.base import ContextProvider, ProgressCallback
 
@@ -94,10 +95,14 @@ class AnalysisPipeline:
         await self._queue.put((commit.sha, prepared))
 
     async def _prepare(self, commit: Commit) -> Commit:
-        if self.context is None:
-            return commit
-        (commit,), failed = await self.context.attach([commit])
-        self.context_failures += failed
+        if self.context is not None:
+            (commit,), failed = await self.context.attach([commit])
+            self.context_failures += failed
+        if isinstance(self.analyzer, Preparer):
+            # Its prompt and cache look-up, made before its turn (an error is met and told
+            # again by its analysis).
+            with contextlib.suppress(Exception):
+                await self.analyzer.prepare(commit, self.language)
         return commit
 
     async def _work(self) -> None:

@@ -209,3 +209,22 @@ async def test_a_reasoner_through_the_cli_learns_once_for_every_later_run(tmp_pa
         # Another process: the analysis is cached and the limit was learnt from the store.
         assert [r.body["max_tokens"] for r in fake.chat_requests[before:]] == [16000]
     assert "let me look" not in out + answer
+
+
+async def test_a_github_report_with_the_llm_loaded_while_github_answers(tmp_path: Path) -> None:
+    """The LLM analyzer is made while GitHub is asked: a day's commits are analysed by it all
+    the same, and a day without commits still names it, with no call."""
+    from tests.fakes.github import FakeGitHub
+
+    repo = build(tmp_path, n=3)
+    token = "ghp_" + "L" * 36
+    async with FakeGitHub(token=token) as gh, FakeOpenAI(api_key=KEY, responder=responder) as fake:
+        gh.add_repo("octo/proj", repo.path)
+        env = env_for(fake, tmp_path, GITHUB_API_URL=gh.url, GITHUB_TOKEN=token)
+        for day, calls in (("2026-02-05", 4), ("2026-02-07", 0)):
+            args = ("report", "octo/proj", "--date", day, "--tz", "Asia/Shanghai")
+            code, out, err = await digest(*args, "--analyzer", "llm", env=env, cwd=tmp_path)
+            assert code == 0, err
+            assert f"analyzer llm:gpt-4o-mini · {calls} calls" in err
+        assert len(fake.chat_requests) == 4  # three analyses and the overview
+        assert "octo/proj" in out

@@ -27,7 +27,7 @@ from bot.chat.commands import (
 )
 from bot.delivery.run import Outcome, RunOutcome
 from bot.store.records import Subscription
-from digest.analysis.base import Analyzer, Summarizer
+from digest.analysis.base import Analyzer, Preparer, Summarizer
 from digest.analysis.overview import Overview
 from digest.models import AnalyzedCommit, Commit, Language
 from digest.sources.base import CommitSource
@@ -268,6 +268,10 @@ class MeteredAnalyzer:
         entry = await self.inner.analyze(commit, language)
         self._metrics.analysed(entry)
         return entry
+
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        if isinstance(self.inner, Preparer):
+            await self.inner.prepare(commit, language)
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:
         if isinstance(self.inner, Summarizer):

@@ -53,7 +53,7 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
     ) -> Store:
         """Connect and bring the schema up to date (migrations run at every start)."""
         try:
-            engine = create_async_engine(url, pool_pre_ping=True)
+            engine = create_async_engine(url, **_engine_options(sa.make_url(url)))
         except Exception as exc:  # a malformed URL or a missing driver
             raise StoreError(safe_url(url), type(exc).__name__) from None
         if engine.dialect.name == "sqlite":
@@ -114,7 +114,10 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
             cached=True,
         )
 
-    async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None:
+    async def put_analysis(
+        self, entry: AnalyzedCommit, key: str, *, owner: str | None = None
+    ) -> None:
+        """Keep `entry`; with `owner`, its claim is released in the same transaction."""
         if entry.analysis is None:
             raise ValueError("only a written analysis can be cached")
         values = {
@@ -137,6 +140,8 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
         statement = statement.on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
         async with self.engine.begin() as conn:
             await conn.execute(statement)
+            if owner is not None:
+                await conn.execute(_release(entry.commit.repo, entry.commit.sha, key, owner))
 
     async def count_analyses(self) -> int:
         async with self.engine.connect() as conn:
@@ -146,7 +151,9 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
     async def claim_analysis(
         self, repo: str, sha: str, key: str, owner: str, lease: timedelta
     ) -> bool:
-        """Become the one replica analysing (repo, sha, key), or learn that another is."""
+        """Become the one replica analysing (repo, sha, key), or learn that another is or that
+        its analysis is stored already (made while we asked: the claim is given back at once,
+        in the same transaction, so a claim held means nothing is stored)."""
         now = self._now()
         where = [
             analysis_claims.c.repo == repo,
@@ -158,26 +165,28 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
             .values(repo=repo, sha=sha, cache_key=key, owner=owner, lease_until=now + lease)
             .on_conflict_do_nothing(index_elements=["repo", "sha", "cache_key"])
         )
+        stored = sa.select(analyses.c.id).where(
+            analyses.c.repo == repo, analyses.c.sha == sha, analyses.c.cache_key == key
+        )
         async with self.engine.begin() as conn:
-            if (await conn.execute(statement)).rowcount == 1:
-                return True
-            taken = await conn.execute(
-                analysis_claims.update()
-                .where(*where, analysis_claims.c.lease_until < now)
-                .values(owner=owner, lease_until=now + lease)
-            )
-        return taken.rowcount == 1
+            if (await conn.execute(statement)).rowcount != 1:
+                taken = await conn.execute(
+                    analysis_claims.update()
+                    .where(*where, analysis_claims.c.lease_until < now)
+                    .values(owner=owner, lease_until=now + lease)
+                )
+                if taken.rowcount != 1:
+                    return False
+            # The claim is ours from here (held under this transaction's write): an analysis
+            # stored before it was made while we asked.
+            if (await conn.execute(stored.limit(1))).first() is not None:
+                await conn.execute(_release(repo, sha, key, owner))
+                return False
+        return True
 
     async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                analysis_claims.delete().where(
-                    analysis_claims.c.repo == repo,
-                    analysis_claims.c.sha == sha,
-                    analysis_claims.c.cache_key == key,
-                    analysis_claims.c.owner == owner,
-                )
-            )
+            await conn.execute(_release(repo, sha, key, owner))
 
     # -- inbound de-duplication --
 
@@ -243,9 +252,25 @@ class Store(ChannelStore, RunStore, CapabilityRecords, ContextRecords):
         return int(value or 0)
 
 
+def _release(repo: str, sha: str, key: str, owner: str) -> sa.Delete:
+    """`owner`'s claim on (repo, sha, key) given back (another's is left alone)."""
+    return analysis_claims.delete().where(
+        analysis_claims.c.repo == repo,
+        analysis_claims.c.sha == sha,
+        analysis_claims.c.cache_key == key,
+        analysis_claims.c.owner == owner,
+    )
+
+
 def _hashed(key: str) -> str:
     """A cache key of any length (it holds the question) as 64 hex characters."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _engine_options(url: sa.URL) -> dict[str, Any]:
+    """A server's connection may have been dropped while pooled: it is pinged before use. A
+    SQLite file's cannot, so it is not (a ping is a round trip through aiosqlite's thread)."""
+    return {} if url.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -26,6 +26,17 @@ class Analyzer(Protocol):
 
 
 @runtime_checkable
+class Preparer(Protocol):
+    """An analyzer with work that can be done ahead of a commit's turn (its prompt, a cache
+    look-up), while earlier commits wait on the model: the turn then goes to the model."""
+
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        """Ready what `analyze(commit, language)` will need; a failure here is left for
+        `analyze` to meet and tell."""
+        ...
+
+
+@runtime_checkable
 class Summarizer(Protocol):
     """An analyzer that can also write the day overview (the LLM can; the heuristic cannot)."""
 

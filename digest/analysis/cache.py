@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Protocol
 
-from digest.analysis.base import Analyzer, Summarizer
+from digest.analysis.base import Analyzer, Preparer, Summarizer
 from digest.analysis.overview import Overview, digest_key
 from digest.analysis.prompt_context import context_key
 from digest.models import AnalysisStatus, AnalyzedCommit, Commit, Language
@@ -22,12 +23,17 @@ class AnalysisCache(Protocol):
         """The stored analysis of `commit` under `key`, joined to the commit given."""
         ...
 
-    async def put_analysis(self, entry: AnalyzedCommit, key: str) -> None: ...
+    async def put_analysis(
+        self, entry: AnalyzedCommit, key: str, *, owner: str | None = None
+    ) -> None:
+        """Keep `entry`; with `owner`, give back its claim at the same time."""
+        ...
 
     async def claim_analysis(
         self, repo: str, sha: str, key: str, owner: str, lease: timedelta
     ) -> bool:
-        """True when this process may analyse the commit now; False while another one does."""
+        """True when this process may analyse the commit now: nothing is stored and no other
+        holds a live claim. False while another one does, or once its analysis is stored."""
         ...
 
     async def release_analysis(self, repo: str, sha: str, key: str, owner: str) -> None: ...
@@ -37,6 +43,10 @@ class AnalysisCache(Protocol):
     async def put_overview(
         self, digest_key: str, key: str, text: str, tokens_in: int = 0, tokens_out: int = 0
     ) -> None: ...
+
+
+# Look-ups kept made ahead at most (a pipeline prepares twice its concurrency ahead).
+LOOKED_AHEAD = 256
 
 
 def cache_key(fingerprint: str, language: Language) -> str:
@@ -64,17 +74,38 @@ class CachedAnalyzer:
         self.owner = f"analyzer-{uuid.uuid4().hex[:12]}"
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[AnalyzedCommit]] = {}
         self._overviews: dict[tuple[str, str], asyncio.Future[Overview | None]] = {}
+        # What `prepare` found in the cache, by slot, for `analyze` to start from.
+        self._looked: OrderedDict[tuple[str, str, str], AnalyzedCommit | None] = OrderedDict()
 
     @property
     def fingerprint(self) -> str:
         return self.inner.fingerprint
 
-    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+    def _key(self, commit: Commit, language: Language) -> str:
         key = cache_key(self.inner.fingerprint, language) + context_key(commit)
         if commit.files_unreadable or any(f.unreadable for f in commit.files):
             # Made from part of the diff (a damaged or partial clone): kept apart, so the
             # whole commit, once readable, gets an analysis of its own.
             key += "|partial"
+        return key
+
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        """The cache looked up ahead of the commit's turn; on a miss, the inner analyzer
+        prepares too. Nothing is claimed: the claim itself tells whether an analysis was
+        stored since."""
+        key = self._key(commit, language)
+        slot = (commit.repo, commit.sha, key)
+        if slot in self._in_flight or slot in self._looked:
+            return
+        found = await self.cache.get_analysis(commit, key)
+        self._looked[slot] = found
+        while len(self._looked) > LOOKED_AHEAD:  # looked up, never asked (a run given up)
+            self._looked.popitem(last=False)
+        if found is None and isinstance(self.inner, Preparer):
+            await self.inner.prepare(commit, language)
+
+    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+        key = self._key(commit, language)
         slot = (commit.repo, commit.sha, key)
         pending = self._in_flight.get(slot)
         if pending is not None:
@@ -97,12 +128,15 @@ class CachedAnalyzer:
         if cached is not None:
             self.hits += 1
             return cached
+        released = False
         try:
             result = await self.inner.analyze(commit, language)
             if result.status == AnalysisStatus.OK and result.analysis is not None:
-                await self.cache.put_analysis(result, key)
+                await self.cache.put_analysis(result, key, owner=self.owner)
+                released = True  # in the same transaction
         finally:
-            await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
+            if not released:
+                await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
         return result
 
     async def _claim_or_wait(self, commit: Commit, key: str) -> AnalyzedCommit | None:
@@ -111,17 +145,21 @@ class CachedAnalyzer:
         Another replica analysing the same commit (two channels following one repository)
         is waited for, so the commit costs one call; a claim whose holder died expires.
         """
+        slot = (commit.repo, commit.sha, key)
+        looked = slot in self._looked
         while True:
-            cached = await self.cache.get_analysis(commit, key)
+            if looked:  # by `prepare`: a hit stands; a miss is checked again by the claim
+                cached, looked = self._looked.pop(slot), False
+                if cached is not None and cached.commit is not commit:
+                    cached = await self.cache.get_analysis(commit, key)  # joined to this one
+            else:
+                cached = await self.cache.get_analysis(commit, key)
             if cached is not None:
                 return cached
             if await self.cache.claim_analysis(
                 commit.repo, commit.sha, key, self.owner, self.lease
             ):
-                made = await self.cache.get_analysis(commit, key)  # made while we asked?
-                if made is not None:
-                    await self.cache.release_analysis(commit.repo, commit.sha, key, self.owner)
-                return made
+                return None  # nothing was stored as the claim was made
             await asyncio.sleep(self.poll)
 
     async def overview(self, entries: list[AnalyzedCommit], language: Language) -> Overview | None:

@@ -45,6 +45,7 @@ from digest.analysis.prompt import (
     repair_prompt,
     system_prompt,
 )
+from digest.analysis.prompts_ahead import Made, PromptsAhead
 from digest.analysis.tokens import estimate_tokens
 from digest.analysis.wire import Reply, read_reply, request_body
 from digest.errors import LLMFailure
@@ -122,6 +123,7 @@ class LLMAnalyzer:
         self._disabled: tuple[LLMFailure, float] | None = None
         self._first = asyncio.Lock()  # held by the first call, until it is answered
         self._contacted = False
+        self._ahead = PromptsAhead()  # made by `prepare`, taken by `analyze`
 
     @property
     def fingerprint(self) -> str:
@@ -144,13 +146,22 @@ class LLMAnalyzer:
 
     # -- the three things asked of a model ------------------------------------------------------
 
-    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
-        started = time.perf_counter()
+    async def prepare(self, commit: Commit, language: Language) -> None:
+        """The heuristic's view and the prompt, made ahead of the commit's turn."""
+        if (commit.sha, language) not in self._ahead:
+            self._ahead.keep(commit, language, await self._prompt(commit, language))
+
+    async def _prompt(self, commit: Commit, language: Language) -> Made:
         # The heuristic's view: a hint for the model, and the stand-in if the model fails.
         hint = (await self._heuristic.analyze(commit, language)).analysis
         parts = build_user_prompt(
             commit, language=language, budget=self.config.budget, heuristic_hint=hint
         )
+        return hint, parts
+
+    async def analyze(self, commit: Commit, language: Language) -> AnalyzedCommit:
+        started = time.perf_counter()
+        hint, parts = self._ahead.take(commit, language) or await self._prompt(commit, language)
         spent = Spent()
         try:
             async with self.limiter.slot():  # waiting for a turn is not part of the timeout

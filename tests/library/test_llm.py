@@ -289,3 +289,24 @@ def test_default_json_modes_by_provider() -> None:
     assert default_json_mode("http://localhost:11434/v1") == "json_schema"
     assert default_json_mode("http://gpu-box:8000/v1") == "json_schema"
     assert default_json_mode("https://llm.internal.example/v1") == "json_object"
+
+
+async def test_a_prompt_made_ahead_is_the_prompt_sent() -> None:
+    """`prepare` makes the prompt before the commit's turn; what is sent is what `analyze`
+    alone would have sent, and a commit changed since (its context attached) is made again."""
+    async with FakeOpenAI(api_key=KEY) as fake:
+        fake.script(*(Answer(answer_json()) for _ in range(3)))
+        llm = analyzer(fake)
+        alone = await llm.analyze(commit(1), "zh")
+        await llm.prepare(commit(2), "zh")
+        ahead = await llm.analyze(commit(2), "zh")
+        await llm.prepare(commit(3), "zh")
+        changed = commit(3, title="fix(api): a different title")
+        other = await llm.analyze(changed, "zh")
+        await llm.aclose()
+    assert alone.status == ahead.status == other.status == AnalysisStatus.OK
+    first, second, third = (r.body["messages"][1]["content"] for r in fake.chat_requests)
+    assert second == first.replace(commit(1).sha, commit(2).sha).replace(
+        commit(1).short_sha, commit(2).short_sha
+    )
+    assert "a different title" in third

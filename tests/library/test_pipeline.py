@@ -18,6 +18,7 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.openai import FakeOpenAI
 from tests.gitrepo import GitRepo
 from tests.library.test_llm import answer_json, commit
+from tests.waiting import HANG
 
 DAY = datetime(2026, 2, 5, tzinfo=UTC)
 WINDOW = Window(start=DAY, end=DAY + timedelta(days=1), tz="UTC", day="2026-02-05")
@@ -153,3 +154,50 @@ async def test_the_limiter_paces_by_the_charges_settled() -> None:
     assert slept == []
     await limiter.charge(6_000)  # 7,000 in the minute: waits for the first to expire
     assert slept == [60.0]
+
+
+class Recording:
+    """The heuristic, with a `prepare` that notes what was prepared and when."""
+
+    name = "heuristic"
+    fingerprint = "heuristic|recording"
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.gate = asyncio.Event()
+        self.seven = asyncio.Event()  # two analysing and five prepared
+        self._inner = HeuristicAnalyzer()
+
+    async def prepare(self, c: Any, language: Any) -> None:
+        self.events.append(("prepared", c.sha))
+        if len(self.events) >= 7:
+            self.seven.set()
+
+    async def analyze(self, c: Any, language: Any) -> Any:
+        self.events.append(("analysing", c.sha))
+        if len(self.events) >= 7:
+            self.seven.set()
+        await self.gate.wait()
+        return await self._inner.analyze(c, language)
+
+
+async def test_commits_queued_behind_busy_workers_are_prepared_before_their_turn() -> None:
+    from digest.pipeline import AnalysisPipeline
+
+    analyzer = Recording()
+    commits = [commit(n) for n in range(1, 6)]
+    async with AnalysisPipeline(analyzer, "en", concurrency=2) as pipeline:
+        for c in commits:
+            await pipeline.feed(c)
+        await asyncio.wait_for(analyzer.seven.wait(), timeout=HANG)
+        assert {sha for kind, sha in analyzer.events if kind == "prepared"} == {
+            c.sha for c in commits
+        }
+        for kind, sha in analyzer.events:
+            if kind == "analysing":
+                assert analyzer.events.index(("prepared", sha)) < analyzer.events.index(
+                    ("analysing", sha)
+                )
+        analyzer.gate.set()
+        done = await pipeline.analysed(commits)
+    assert [e.commit.sha for e in done] == [c.sha for c in commits]

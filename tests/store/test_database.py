@@ -221,8 +221,49 @@ async def test_a_claim_left_by_a_dead_replica_expires(database_url: str) -> None
         cached = CachedAnalyzer(inner, store, poll=0.05)
         result = await asyncio.wait_for(cached.analyze(c, "zh"), timeout=HANG)
         assert result.status == AnalysisStatus.OK and inner.calls == 1
-        # Released after use: the next one claims at once.
-        assert await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
+        # Released after use (with the analysis kept, in one transaction): no claim is left.
+        async with store.engine.connect() as conn:
+            left = await conn.scalar(sa.select(sa.func.count()).select_from(tables.analysis_claims))
+        assert left == 0
+        # And a claim asked for once the analysis is stored is not given: it would be a call.
+        assert not await store.claim_analysis(c.repo, c.sha, key, "next", timedelta(seconds=5))
+    finally:
+        await store.close()
+
+
+async def test_a_claim_given_as_the_analysis_is_stored_is_given_back(database_url: str) -> None:
+    """Another replica stored the analysis between our look-up and our claim: the claim is
+    refused and nothing is left held, and the analysis is served from the cache, no call."""
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        made = await CountingAnalyzer().analyze(c, "zh")
+        assert await store.claim_analysis(c.repo, c.sha, key, "other", timedelta(seconds=5))
+        await store.put_analysis(made, key, owner="other")  # and its claim given back
+        assert not await store.claim_analysis(c.repo, c.sha, key, "us", timedelta(seconds=5))
+        async with store.engine.connect() as conn:
+            left = await conn.scalar(sa.select(sa.func.count()).select_from(tables.analysis_claims))
+        assert left == 0
+        inner = CountingAnalyzer()
+        cached = CachedAnalyzer(inner, store, poll=0.02)
+        served = await cached.analyze(c, "zh")
+        assert served.cached and inner.calls == 0 and cached.hits == 1
+    finally:
+        await store.close()
+
+
+async def test_a_stored_analysis_keeps_another_owners_claim(database_url: str) -> None:
+    """Putting with an owner gives back that owner's claim alone."""
+    store = await Store.open(database_url)
+    try:
+        key = cache_key(CountingAnalyzer.fingerprint, "zh")
+        c = commit(1)
+        assert await store.claim_analysis(c.repo, c.sha, key, "holder", timedelta(seconds=5))
+        await store.put_analysis(await CountingAnalyzer().analyze(c, "zh"), key, owner="late")
+        async with store.engine.connect() as conn:
+            owners = (await conn.execute(sa.select(tables.analysis_claims.c.owner))).scalars()
+            assert list(owners) == ["holder"]
     finally:
         await store.close()
 
@@ -341,3 +382,27 @@ async def test_a_statement_cancelled_by_its_caller_is_not_an_outage(
         assert await store.first_delivery("after-the-cancel")
     finally:
         await store.close()
+
+
+async def test_a_look_up_made_ahead_is_checked_again_by_the_claim(database_url: str) -> None:
+    """`prepare` looks the cache up before the commit's turn. A hit is served with no call; a
+    miss whose analysis another replica stored meanwhile is served from the cache too."""
+    stores = [await Store.open(database_url) for _ in range(2)]
+    try:
+        inner = CountingAnalyzer()
+        ours, theirs = (CachedAnalyzer(inner, s, poll=0.02) for s in stores)
+        await theirs.analyze(commit(1), "zh")
+        await ours.prepare(commit(1), "zh")  # a hit
+        await ours.prepare(commit(2), "zh")  # a miss, then made by the other replica
+        await theirs.analyze(commit(2), "zh")
+        assert inner.calls == 2
+        one = await ours.analyze(commit(1), "zh")
+        two = await ours.analyze(commit(2), "zh")
+        assert one.cached and two.cached
+        assert inner.calls == 2 and ours.hits == 2
+        await ours.prepare(commit(3), "zh")  # a miss still: analysed, once
+        three = await ours.analyze(commit(3), "zh")
+        assert not three.cached and inner.calls == 3
+    finally:
+        for s in stores:
+            await s.close()
