@@ -33,6 +33,7 @@ from digest.models import AnalyzedCommit, Commit, Language
 from digest.sources.base import CommitSource
 
 if TYPE_CHECKING:  # PyGithub and the LLM client load with a source or an analyzer that uses them
+    from bot.chat.turns import Turns
     from digest.analysis.llm import LLMAnalyzer, LLMCall
     from digest.sources.github import RateLimit
 
@@ -126,6 +127,16 @@ class Metrics:
             "digest_github_requests",
             "HTTP requests made to the GitHub API, by status class (2xx, 4xx, ...).",
             ["code"],
+            registry=r,
+        )
+        self.commands_working = Gauge(
+            "digest_commands_working",
+            "Chat commands being worked on now (after their ack), Slack and Feishu together.",
+            registry=r,
+        )
+        self.commands_waiting = Gauge(
+            "digest_commands_waiting",
+            "Chat commands acknowledged and waiting for a turn (DIGEST_COMMAND_CONCURRENCY).",
             registry=r,
         )
         self.github_remaining = Gauge(
@@ -250,6 +261,11 @@ class Metrics:
     def command(self, platform: str, command: Command | None) -> None:
         """A user's command arrived (None: text that is not a command)."""
         self.commands.labels(platform, command_kind(command)).inc()
+
+    def watch_turns(self, turns: Turns) -> None:
+        """Commands worked on now, and acknowledged but waiting for a turn, read at each scrape."""
+        self.commands_working.set_function(lambda: turns.working)
+        self.commands_waiting.set_function(lambda: turns.waiting)
 
 
 class MeteredAnalyzer:

@@ -108,6 +108,7 @@ async def serve(
                 posters=posters,
                 turns=Turns(settings.digest_command_concurrency),
             )
+            metrics.watch_turns(services.turns)
             modes: list[str] = []
             web_options: dict[str, Any] = {}
             handler: AsyncSocketModeHandler | None = None

@@ -5,6 +5,7 @@ checked against what the fakes saw or what the runs returned."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.chat.grammar import parse_command
+from bot.chat.turns import Turns
 from bot.delivery.scheduler import DigestScheduler
 from bot.ops.metrics import Metrics, command_kind
 from bot.store.database import Store
@@ -36,6 +38,7 @@ from tests.fakes.openai import FakeOpenAI, Fault
 from tests.gitrepo import GitRepo
 from tests.library.test_llm import answer_json
 from tests.scheduling import at, kinds, sh, world
+from tests.waiting import until
 
 KEY = "sk-metrics-" + "m" * 24
 TOKEN = "ghp_" + "M3tr1cs0" * 4
@@ -253,6 +256,33 @@ async def test_commands_are_counted_by_platform_and_kind() -> None:
         got = value(samples, "digest_commands_total", platform=platform, kind=kind)
         assert got == count, (platform, kind)
     assert command_kind(None) == "invalid"
+
+
+async def test_commands_working_and_waiting_for_a_turn_are_gauges() -> None:
+    """What an operator reads when commands queue: one at work, two waiting their turn."""
+    metrics = Metrics(platforms=("slack",))
+    turns = Turns(1)
+    metrics.watch_turns(turns)
+    release = asyncio.Event()
+
+    async def command() -> None:
+        async with turns.turn():
+            await release.wait()
+
+    tasks = [asyncio.create_task(command()) for _ in range(3)]
+    try:
+        await until(lambda: turns.waiting == 2, what="two commands waiting")
+        async with served(make_web_app(metrics=metrics)) as base:
+            samples = await scrape(base)
+        assert value(samples, "digest_commands_working") == 1
+        assert value(samples, "digest_commands_waiting") == 2
+    finally:
+        release.set()
+        await asyncio.gather(*tasks)
+    async with served(make_web_app(metrics=metrics)) as base:
+        samples = await scrape(base)
+    assert value(samples, "digest_commands_working") == 0
+    assert value(samples, "digest_commands_waiting") == 0
 
 
 async def test_readyz_follows_the_database_and_the_scheduler(tmp_path: Path) -> None:
