@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 
 from digest.analysis.base import Analyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
 from digest.analysis.later import LaterAnalyzer
-from digest.models import Commit
-
-WHEN = datetime(2026, 2, 5, tzinfo=UTC)
-
-
-def commit(n: int) -> Commit:
-    return Commit(
-        repo="octo/demo",
-        sha=f"{n:040x}",
-        author_name="A",
-        authored_at=WHEN,
-        committed_at=WHEN,
-        message=f"fix: thing {n}",
-    )
+from tests.commits import commit
 
 
 async def test_calls_wait_until_it_is_made_and_the_name_is_known_at_once() -> None:

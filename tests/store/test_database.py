@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,20 +24,8 @@ from digest.models import (
     Language,
     Unreadable,
 )
+from tests.commits import WHEN, commit
 from tests.waiting import HANG
-
-WHEN = datetime(2026, 2, 5, tzinfo=UTC)
-
-
-def commit(n: int) -> Commit:
-    return Commit(
-        repo="octo/demo",
-        sha=f"{n:040x}",
-        author_name="A",
-        authored_at=WHEN,
-        committed_at=WHEN,
-        message=f"fix: thing {n}",
-    )
 
 
 class CountingAnalyzer:
