@@ -10,6 +10,7 @@ from typing import Any
 from bot.chat.replies import Reply, ReplyKind
 from digest.models import (
     AffectedArea,
+    AnalyzedCommit,
     Digest,
     Importance,
     Insights,
@@ -60,9 +61,11 @@ def _hostile() -> Digest:
     return hostile_digest(HOSTILE, security_insight=True)
 
 
-def _huge_analysis() -> Digest:
+def huge_entry() -> AnalyzedCommit:
+    """A high item whose every field nearly fills a Slack section: its analysis takes several
+    messages or cards."""
     areas = tuple(AffectedArea(path_or_module=f"src/m{i}.py", note="n " * 1400) for i in range(6))
-    entry = make_entry(
+    return make_entry(
         1,
         Importance.HIGH,
         summary="s " * 1490,
@@ -70,7 +73,10 @@ def _huge_analysis() -> Digest:
         insights=Insights(architecture="a " * 1400, security="b " * 1400),
         recommendations=("r " * 1400,) * 3,
     )
-    return make_digest([entry, make_entry(2, Importance.LOW)])
+
+
+def _huge_analysis() -> Digest:
+    return make_digest([huge_entry(), make_entry(2, Importance.LOW)])
 
 
 def _cjk() -> Digest:

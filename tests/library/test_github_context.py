@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,9 @@ from digest.sources.github import GitHubSource
 from digest.sources.github_context import ContextCache
 from digest.window import day_window
 from tests.fakes.github import FakeGitHub, FakeResponse, rate_limited
-from tests.fakes.openai import FakeOpenAI
+from tests.fakes.openai import FakeOpenAI, RecordedRequest
 from tests.library.test_llm import answer_json
-from tests.pulls import PR_SECRET, build_repo
+from tests.pulls import PR_SECRET, Shas, build_repo
 
 TOKEN = "ghp_" + "C0ntext" * 5 + "x"
 CONTEXT = r"/pulls|/issues/"
@@ -52,6 +54,39 @@ async def digest_of(
             language="en",
             now=lambda: datetime(2026, 2, 6, tzinfo=UTC),
         )
+
+
+@dataclass
+class LLMTwice:
+    """The pull-request fixture (tests/pulls.py) digested twice with the LLM and a cache."""
+
+    shas: Shas
+    first: Digest
+    again: Digest
+    calls: int  # the requests the first digest made
+    requests: list[RecordedRequest]  # every request the endpoint saw
+
+
+async def llm_digests_twice(tmp_path: Path, responder: Callable[[dict[str, Any]], str]) -> LLMTwice:
+    """Through the fake GitHub (with the pull requests) and an LLM answering `responder`, in a
+    fresh store: the second digest should be served from the cache."""
+    repo, shas, data = build_repo(tmp_path)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}")
+    try:
+        async with FakeGitHub(token=TOKEN) as gh, FakeOpenAI(responder=responder) as fake:
+            gh.add_repo("octo/demo", repo.path, context_file=data)
+            llm = LLMAnalyzer(
+                LLMConfig(model="gpt-4o-mini", api_key=fake.api_key or "k", base_url=fake.url)
+            )
+            try:
+                first = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
+                calls = len(fake.chat_requests)
+                again = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
+            finally:
+                await llm.aclose()
+        return LLMTwice(shas, first, again, calls, fake.chat_requests)
+    finally:
+        await store.close()
 
 
 async def test_each_commit_gets_its_pull_request_approvals_and_fixed_issue(
@@ -195,44 +230,30 @@ def _answer(body: dict[str, Any]) -> str:
 async def test_the_model_reads_the_pull_request_and_issue_of_its_commit_and_no_secret(
     tmp_path: Path,
 ) -> None:
-    repo, shas, data = build_repo(tmp_path)
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}")
-    try:
-        async with FakeGitHub(token=TOKEN) as gh, FakeOpenAI(responder=_answer) as fake:
-            gh.add_repo("octo/demo", repo.path, context_file=data)
-            llm = LLMAnalyzer(
-                LLMConfig(model="gpt-4o-mini", api_key=fake.api_key or "k", base_url=fake.url)
-            )
-            try:
-                digest = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
-                calls = len(fake.chat_requests)
-                again = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
-            finally:
-                await llm.aclose()
-        assert len(fake.chat_requests) == calls  # the second digest: cache only
-        assert [e.analysis for e in again.entries] == [e.analysis for e in digest.entries]
-        sent = {}
-        for request in fake.chat_requests:
-            user = request.body["messages"][-1]["content"]
-            assert PR_SECRET not in json.dumps(request.body)
-            sha = re.search(r"^commit: ([0-9a-f]{40})$", user, re.M)
-            if sha is not None:  # (the other request is the day's overview)
-                sent[sha.group(1)] = user
-        assert len(sent) == 6
-        squash = sent[shas.squash]
-        block = squash[squash.index(f"\n{DATA_START}\n") : squash.rindex(f"\n{DATA_END}\n")]
-        assert "pull request #7: Fix the worker start deadlock" in block
-        assert "this fixes the deadlock seen in #5" in block  # the body, inside the data block
-        assert "fixes issue #5 (closed): Deadlock when two workers start | <!here> [bug]" in block
-        assert "pull request labels: security, bug" in block and "approving reviews: 2" in block
-        assert "Support nested tables" in sent[shas.branch_a]
-        assert "Fix the worker start deadlock" not in sent[shas.branch_a]
-        assert "pull request" not in sent[shas.direct].split("message:")[1].split("files (")[0]
-        by_sha = {e.commit.sha: e for e in digest.entries}
-        squash_analysis = by_sha[shas.squash].analysis
-        assert squash_analysis is not None
-        assert squash_analysis.why == "Two workers deadlocked at start."
-        direct = by_sha[shas.direct].analysis
-        assert direct is not None and direct.why is None  # no context: no motive
-    finally:
-        await store.close()
+    run = await llm_digests_twice(tmp_path, _answer)
+    shas, digest = run.shas, run.first
+    assert len(run.requests) == run.calls  # the second digest: cache only
+    assert [e.analysis for e in run.again.entries] == [e.analysis for e in digest.entries]
+    sent = {}
+    for request in run.requests:
+        user = request.body["messages"][-1]["content"]
+        assert PR_SECRET not in json.dumps(request.body)
+        sha = re.search(r"^commit: ([0-9a-f]{40})$", user, re.M)
+        if sha is not None:  # (the other request is the day's overview)
+            sent[sha.group(1)] = user
+    assert len(sent) == 6
+    squash = sent[shas.squash]
+    block = squash[squash.index(f"\n{DATA_START}\n") : squash.rindex(f"\n{DATA_END}\n")]
+    assert "pull request #7: Fix the worker start deadlock" in block
+    assert "this fixes the deadlock seen in #5" in block  # the body, inside the data block
+    assert "fixes issue #5 (closed): Deadlock when two workers start | <!here> [bug]" in block
+    assert "pull request labels: security, bug" in block and "approving reviews: 2" in block
+    assert "Support nested tables" in sent[shas.branch_a]
+    assert "Fix the worker start deadlock" not in sent[shas.branch_a]
+    assert "pull request" not in sent[shas.direct].split("message:")[1].split("files (")[0]
+    by_sha = {e.commit.sha: e for e in digest.entries}
+    squash_analysis = by_sha[shas.squash].analysis
+    assert squash_analysis is not None
+    assert squash_analysis.why == "Two workers deadlocked at start."
+    direct = by_sha[shas.direct].analysis
+    assert direct is not None and direct.why is None  # no context: no motive

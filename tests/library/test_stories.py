@@ -9,17 +9,13 @@ from typing import Any
 
 from bot.feishu.cards import digest_cards
 from bot.slack.blocks import digest_messages
-from bot.store.database import Store
-from digest.analysis.cache import CachedAnalyzer
 from digest.analysis.heuristic import HeuristicAnalyzer
-from digest.analysis.llm import LLMAnalyzer, LLMConfig
 from digest.models import Importance
 from digest.render.markdown import render_commit_markdown, render_markdown
 from digest.service import explain_commit
 from digest.sources.github import GitHubSource
 from tests.fakes.github import FakeGitHub
-from tests.fakes.openai import FakeOpenAI
-from tests.library.test_github_context import TOKEN, digest_of
+from tests.library.test_github_context import TOKEN, llm_digests_twice
 from tests.library.test_llm import answer_json
 from tests.pulls import build_repo
 
@@ -44,35 +40,21 @@ def _answer(body: dict[str, Any]) -> str:
 async def test_a_pull_request_of_two_commits_is_one_story_with_one_combined_analysis(
     tmp_path: Path,
 ) -> None:
-    repo, shas, data = build_repo(tmp_path)
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}")
-    try:
-        async with FakeGitHub(token=TOKEN) as gh, FakeOpenAI(responder=_answer) as fake:
-            gh.add_repo("octo/demo", repo.path, context_file=data)
-            llm = LLMAnalyzer(
-                LLMConfig(model="gpt-4o-mini", api_key=fake.api_key or "k", base_url=fake.url)
-            )
-            try:
-                digest = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
-                calls = len(fake.chat_requests)
-                again = await digest_of(gh, store, analyzer=CachedAnalyzer(llm, store))
-            finally:
-                await llm.aclose()
-        users = [r.body["messages"][-1]["content"] for r in fake.chat_requests]
-        analysed = [u for u in users if "commit: " in u]
-        # Six commits of their own, the story once (its commits' diffs in one prompt), and the
-        # overview; the second digest is served from the cache, the story too.
-        assert calls == len(fake.chat_requests) == 6 + 1 + 1
-        (story_prompt,) = [u for u in analysed if "2 commits:" in u]
-        assert "Nested tables in the parser (#9)" in story_prompt
-        assert "src/parser.py" in story_prompt and "tests/test_parser.py" in story_prompt
-        assert f"commit: {shas.branch_b}" in story_prompt  # the pull request's head
-        assert [s.analysis.analysis for s in again.stories] == [
-            s.analysis.analysis for s in digest.stories
-        ]
-        assert again.stories[0].analysis.cached
-    finally:
-        await store.close()
+    run = await llm_digests_twice(tmp_path, _answer)
+    shas, digest = run.shas, run.first
+    users = [r.body["messages"][-1]["content"] for r in run.requests]
+    analysed = [u for u in users if "commit: " in u]
+    # Six commits of their own, the story once (its commits' diffs in one prompt), and the
+    # overview; the second digest is served from the cache, the story too.
+    assert run.calls == len(run.requests) == 6 + 1 + 1
+    (story_prompt,) = [u for u in analysed if "2 commits:" in u]
+    assert "Nested tables in the parser (#9)" in story_prompt
+    assert "src/parser.py" in story_prompt and "tests/test_parser.py" in story_prompt
+    assert f"commit: {shas.branch_b}" in story_prompt  # the pull request's head
+    assert [s.analysis.analysis for s in run.again.stories] == [
+        s.analysis.analysis for s in digest.stories
+    ]
+    assert run.again.stories[0].analysis.cached
 
     (story,) = digest.stories
     assert story.pr_number == 9 and story.shas == (shas.branch_b, shas.branch_a)

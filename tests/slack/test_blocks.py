@@ -54,6 +54,7 @@ from digest.models import (
 from digest.render.clean import clean
 from digest.render.i18n import EN, ZH, labels, stats_sentence
 from tests.blockkit import block_kit_problems
+from tests.chat_samples import huge_entry
 from tests.digests import (
     BIDI_AND_ZERO_WIDTH,
     hostile_digest,
@@ -390,16 +391,7 @@ def test_very_long_summaries_are_split_not_cut() -> None:
 
 
 def test_a_huge_analysis_is_split_into_several_replies() -> None:
-    areas = tuple(AffectedArea(path_or_module=f"src/m{i}.py", note="n " * 1400) for i in range(6))
-    entry = make_entry(
-        1,
-        Importance.HIGH,
-        summary="s " * 1490,
-        affected_areas=areas,
-        insights=Insights(architecture="a " * 1400, security="b " * 1400),
-        recommendations=("r " * 1400,) * 3,
-    )
-    messages = analysis_blocks(entry, language="en")
+    messages = analysis_blocks(huge_entry(), language="en")
     assert len(messages) > 1
     assert_within_limits(messages)
     assert messages[1].text.endswith("(continued 2/" + str(len(messages)) + ")")
